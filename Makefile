@@ -85,3 +85,7 @@ clean:
 	@$(MAKE) --no-print-directory -C fuzz clean 2>/dev/null || true
 
 -include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) build/obj/src/cli/main.d build/san/obj/src/cli/main.d
+
+# The commit the binary was built from, reported as version.build_hash.
+BUILD_HASH := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+build/obj/src/rest/rest_node.o build/san/obj/src/rest/rest_node.o: CFLAGS_BASE += -DFERRY_BUILD_HASH=\"$(BUILD_HASH)\"
