@@ -142,10 +142,13 @@ int cmd_serve(int argc, char **argv)
     const char *conf_dir = getenv("FERRY_PATH_CONF");
     if (!conf_dir || !*conf_dir) conf_dir = getenv("ES_PATH_CONF");
     if (!conf_dir || !*conf_dir) conf_dir = "config";
+    /* As Elasticsearch, the config folder is made absolute, so paths resolved against it are too. */
+    char *conf_abs = realpath(conf_dir, NULL);
 
     config_register(node_settings, ARRAY_LEN(node_settings));
     char *errmsg = NULL;
-    config *cfg = config_load(conf_dir, overrides, n_over, &errmsg);
+    config *cfg = config_load(conf_abs ? conf_abs : conf_dir, overrides, n_over, &errmsg);
+    free(conf_abs);
     free(overrides);
     if (!cfg) {
         fprintf(stderr, "ferry: %s\n", errmsg ? errmsg : "cannot load settings");

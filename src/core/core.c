@@ -286,19 +286,22 @@ float str_similarity(const char *a, const char *b)
     return 1.0f - d / (float)(n > m ? n : m);
 }
 
-static bool parse_unit_number(const char *s, const char *unit_start, double *out)
+/* Reads a plain decimal number ("12", "1.5") spanning [s, unit_start); nothing else. */
+static bool parse_unit_number(const char *s, const char *unit_start, bool allow_fraction, double *out)
 {
-    if (unit_start == s) return false;
-    char tmp[64];
     size_t n = (size_t)(unit_start - s);
-    if (n >= sizeof tmp) return false;
+    if (n == 0 || n >= 32) return false;
+    bool dot = false, digit = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') digit = true;
+        else if (s[i] == '.' && !dot && allow_fraction) dot = true;
+        else return false;
+    }
+    if (!digit) return false;
+    char tmp[32];
     memcpy(tmp, s, n);
     tmp[n] = 0;
-    char *end;
-    errno = 0;
-    double v = strtod(tmp, &end);
-    if (*end || errno) return false;
-    *out = v;
+    *out = strtod(tmp, NULL);
     return true;
 }
 
@@ -321,7 +324,8 @@ bool parse_byte_size(const char *s, int64_t *out)
     for (size_t i = 0; i < ARRAY_LEN(units); i++) {
         if (str_has_suffix(low, units[i].unit)) {
             double v;
-            if (!parse_unit_number(low, low + n - strlen(units[i].unit), &v) || v < 0) return false;
+            if (!parse_unit_number(low, low + n - strlen(units[i].unit), true, &v)) return false;
+            if (v * (double)units[i].mult >= 9.2e18) return false;
             *out = (int64_t)(v * (double)units[i].mult);
             return true;
         }
@@ -350,14 +354,15 @@ bool parse_time_value(const char *s, int64_t *out_ms)
         return true;
     }
     size_t n = strlen(s);
-    /* Longest unit first where suffixes overlap: "ms" before "s", "nanos" before "s". */
+    char low[64];
+    if (n >= sizeof low) return false;
+    for (size_t i = 0; i <= n; i++) low[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+    /* "ms" must not be read as "m" + "s": a unit is accepted only when the rest is a number. */
     for (size_t i = 0; i < ARRAY_LEN(units); i++) {
-        if (str_has_suffix(s, units[i].unit)) {
-            const char *us = s + n - strlen(units[i].unit);
-            /* "ms" must not be read as "m" + "s": only accept when the rest is a number */
+        if (str_has_suffix(low, units[i].unit)) {
             double v;
-            if (!parse_unit_number(s, us, &v)) continue;
-            if (v < 0) return false;
+            if (!parse_unit_number(low, low + n - strlen(units[i].unit), false, &v)) continue;
+            if (v * units[i].mult >= 9.2e18) return false;
             *out_ms = (int64_t)(v * units[i].mult);
             return true;
         }

@@ -49,6 +49,9 @@ TEST(byte_sizes)
     CHECK(!parse_byte_size("abc", &v));
     CHECK(!parse_byte_size("", &v));
     CHECK(!parse_byte_size("-5mb", &v));
+    CHECK(!parse_byte_size("infmb", &v));
+    CHECK(!parse_byte_size("1e30pb", &v));
+    CHECK(!parse_byte_size("99999999999pb", &v));
 }
 
 TEST(time_values)
@@ -64,6 +67,11 @@ TEST(time_values)
     CHECK(!parse_time_value("30", &v));
     CHECK(!parse_time_value("xs", &v));
     CHECK(!parse_time_value("", &v));
+    CHECK(parse_time_value("10S", &v) && v == 10000);
+    CHECK(!parse_time_value("1.5s", &v));   /* fractional time values are not supported */
+    CHECK(!parse_time_value(" 1s", &v));
+    CHECK(!parse_time_value("0x10s", &v));
+    CHECK(!parse_time_value("infs", &v));
 }
 
 TEST(uuids_are_22_urlsafe_chars)
