@@ -129,7 +129,8 @@ void jw_uint(json_w *w, uint64_t v);
 void jw_double(json_w *w, double v);             /* shortest text that round-trips; NaN/Inf as null */
 void jw_bool(json_w *w, bool v);
 void jw_null(json_w *w);
-/* Splices already-valid JSON text as one value. In pretty mode it is re-laid out. */
+/* Splices already-valid JSON text as one value. In pretty mode it is re-laid
+ * out; in compact mode it is copied as is (surrounding whitespace trimmed). */
 void jw_raw(json_w *w, const char *json, size_t n);
 /* Writes a parsed value (deep). */
 void jw_val(json_w *w, const json_val *v);
@@ -142,8 +143,16 @@ static inline void jw_kbool(json_w *w, const char *k, bool v) { jw_key(w, k); jw
 /* Appends s as a JSON string literal (quotes included) with all required escapes. */
 void json_escape(buf *out, const char *s, size_t n);
 
+/* Formats v as Java's Double.toString does (and so as Elasticsearch prints
+ * doubles): the shortest digits that read back as v, plain between 1e-3 and
+ * 1e7 ("1.0", "0.001", "1234567.0"), else "1.0E10" / "1.5E-7"; "NaN",
+ * "Infinity", "-Infinity" as Java spells them (jw_double writes null for
+ * those). out needs 32 bytes; returns the length (out is NUL-terminated). */
+size_t json_fmt_double(double v, char *out);
+
 /* Re-lays out valid JSON text: pretty (Elasticsearch's layout, 2-space indent,
- * `"key" : value`) or compact. Returns false if text is not valid JSON. */
+ * `"key" : value`) or compact, appended to out without a trailing newline.
+ * Numbers keep their input text. Returns false if text is not valid JSON. */
 bool json_reformat(const char *text, size_t len, bool pretty, buf *out);
 
 #endif

@@ -52,10 +52,6 @@ static inline const json_val *jv_next(const json_val *v)
     return jv_is_container(v) ? v + v->u.size : v + 1;
 }
 
-/* Java-style double text (Double.toString's layout, shortest digits); out
- * needs 32 bytes. Returns the length. NaN/Infinity as Java spells them. */
-size_t json_fmt_double(double v, char *out);
-
 /* strtod in the C locale of n bytes at s (copied, so s needs no terminator). */
 double json_strtod_c(const char *s, size_t n);
 

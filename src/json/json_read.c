@@ -221,10 +221,13 @@ static __attribute__((cold, noinline)) void perr_unexpected(pctx *c, const uint8
 #define VALID_VALUES "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
 
 /* A bad token where a value should start (letters: Jackson's "Unrecognized token"). */
-static __attribute__((cold, noinline)) void perr_value(pctx *c, const uint8_t *p, bool in_array)
+static __attribute__((cold, noinline)) void perr_value(pctx *c, const uint8_t *p, uint32_t depth, bool in_obj)
 {
     if (p >= c->end) {
-        perr_at(c, p, "Unexpected end-of-input: expected a value");
+        if (depth == 0)
+            perr_at(c, p, "Unexpected end-of-input: expected a value");
+        else
+            perr_at(c, p, "Unexpected end-of-input: expected close marker for %s", in_obj ? "Object" : "Array");
         return;
     }
     uint8_t ch = *p;
@@ -738,7 +741,7 @@ value:
         goto value;
     }
     default:
-        perr_value(c, p, depth > 0 && !in_obj);
+        perr_value(c, p, depth, in_obj);
         goto fail;
     }
 

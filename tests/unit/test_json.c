@@ -492,6 +492,10 @@ TEST(jackson_messages)
     CHECK_EQ_STR(e.msg, "Unexpected end-of-input: expected close marker for Object");
     CHECK(PE("[1,2", &e) == NULL);
     CHECK_EQ_STR(e.msg, "Unexpected end-of-input: expected close marker for Array");
+    CHECK(PE("{\"a\":", &e) == NULL);
+    CHECK_EQ_STR(e.msg, "Unexpected end-of-input: expected close marker for Object");
+    CHECK(PE("[1,", &e) == NULL);
+    CHECK_EQ_STR(e.msg, "Unexpected end-of-input: expected close marker for Array");
     CHECK(PE("tru", &e) == NULL);
     CHECK_EQ_STR(e.msg, "Unrecognized token 'tru': was expecting (JSON String, Number, Array, Object or token "
                         "'null', 'true' or 'false')");
@@ -943,6 +947,10 @@ TEST(java_doubles)
     CHECK_DOUBLE(3.0e-3, "0.003");
     CHECK_DOUBLE(1234567.0, "1234567.0");
     CHECK_DOUBLE(NAN, "null");
+    char t[32];
+    CHECK(json_fmt_double(NAN, t) == 3 && !strcmp(t, "NaN"));
+    CHECK(json_fmt_double(-INFINITY, t) == 9 && !strcmp(t, "-Infinity"));
+    CHECK(json_fmt_double(2.5e-5, t) == 6 && !strcmp(t, "2.5E-5"));
     CHECK_DOUBLE(INFINITY, "null");
 }
 
