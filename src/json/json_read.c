@@ -859,7 +859,7 @@ done: {
 }
 
 fail:
-    if (!final && c->err_off + 300 >= n)
+    if (!final && c->err_off >= n)
         *status = P_MORE;
     else
         *status = P_ERR;
@@ -869,6 +869,18 @@ out_fail:
     free(blk);
     return NULL;
 #undef NEED_NODE
+}
+
+/* With allow_trailing, the reader copies and parses a window of the input
+ * that ends just after a newline (or is all of it): for NDJSON that is the
+ * line. No token spans a newline, so within such a window only running out
+ * of input (an error at its very end) can be the window's fault; then the
+ * window grows fourfold, to the next newline, and the parse starts over. */
+static size_t next_window(const char *text, size_t len, size_t from)
+{
+    if (from >= len) return len;
+    const char *nl = memchr(text + from, '\n', len - from);
+    return nl ? (size_t)(nl - text) + 1 : len;
 }
 
 json_doc *json_parse(const char *text, size_t len, const json_parse_opts *opts, json_err *err)
@@ -881,28 +893,25 @@ json_doc *json_parse(const char *text, size_t len, const json_parse_opts *opts, 
         err->col = 1;
         err->msg[0] = 0;
     }
-    if (!text) len = 0;
-    if (len > JSON_MAX_INPUT) {
-        if (!trailing) {
-            if (err) snprintf(err->msg, sizeof err->msg, "Document too large (%zu bytes)", len);
-            return NULL;
-        }
+    if (!text) {
+        text = "";
+        len = 0;
     }
     size_t w = len;
-    if (trailing && len > 4096) w = 4096;
-    if (w > JSON_MAX_INPUT) w = JSON_MAX_INPUT;
+    if (trailing) {
+        size_t first = 0;
+        while (first < len && (uint8_t)text[first] <= ' ' && (WS_MASK >> (uint8_t)text[first] & 1)) first++;
+        w = next_window(text, len, first);
+    }
     for (;;) {
-        int status;
-        bool final = w == len;
-        json_doc *doc = parse_window(text ? text : "", w, max_depth, trailing, final, err, &status);
-        if (status == P_OK) return doc;
-        if (status == P_ERR) return NULL;
-        if (w >= JSON_MAX_INPUT) {
-            if (err) snprintf(err->msg, sizeof err->msg, "Document too large");
+        if (w > JSON_MAX_INPUT) {
+            if (err) snprintf(err->msg, sizeof err->msg, "Document too large (more than %zu bytes)", JSON_MAX_INPUT);
             return NULL;
         }
-        w = w > len / 4 ? len : w * 4;
-        if (w > JSON_MAX_INPUT) w = JSON_MAX_INPUT;
+        int status;
+        json_doc *doc = parse_window(text, w, max_depth, trailing, w == len, err, &status);
+        if (status != P_MORE) return doc;
+        w = next_window(text, len, w < 1024 ? 4096 : w * 4);
     }
 }
 

@@ -622,6 +622,38 @@ TEST(trailing_data)
         CHECK(d == NULL);
         buf_free(&b);
     }
+    /* a value over many lines: the window grows past the first newline */
+    {
+        buf pb = { 0 };
+        json_w w;
+        jw_init(&w, &pb, true);
+        jw_obj_begin(&w);
+        for (int i = 0; i < 3000; i++) {
+            char k[16];
+            snprintf(k, sizeof k, "k%d", i);
+            jw_kint(&w, k, i);
+        }
+        jw_obj_end(&w);
+        size_t vlen = pb.len;
+        buf_puts(&pb, "\n{\"next\":1}\n");
+        d = json_parse(pb.p, pb.len, &o, &e);
+        CHECK(d != NULL && e.offset == vlen);
+        CHECK_EQ_INT(json_len(json_doc_root(d)), 3000);
+        json_doc_free(d);
+        d = json_parse("[1,\n2]\n[3]", 11, &o, &e);
+        CHECK(d != NULL && e.offset == 6 && json_len(json_doc_root(d)) == 2);
+        json_doc_free(d);
+        /* a bad first line fails where it is wrong, however much follows */
+        buf_reset(&pb);
+        buf_puts(&pb, "{bad}\n");
+        for (int i = 0; i < 5000; i++) buf_puts(&pb, "{\"pad\":true}\n");
+        d = json_parse(pb.p, pb.len, &o, &e);
+        CHECK(d == NULL && e.offset == 1 && e.line == 1 && e.col == 2);
+        /* an unclosed value reports the end of all the input */
+        d = json_parse("[1,\n2,\n", 7, &o, &e);
+        CHECK(d == NULL && e.offset == 7 && e.line == 3);
+        buf_free(&pb);
+    }
     /* a syntax error far after the first window */
     buf b = { 0 };
     buf_putc(&b, '[');
