@@ -59,6 +59,7 @@ ALLOWLIST = os.path.join(HERE, "upstream-allowlist.txt")
 START_TIMEOUT = float(os.environ.get("FERRY_REST_START_TIMEOUT", "10"))
 STOP_TIMEOUT = float(os.environ.get("FERRY_REST_STOP_TIMEOUT", "10"))
 REQUEST_TIMEOUT = float(os.environ.get("FERRY_REST_REQUEST_TIMEOUT", "60"))
+TEST_TIMEOUT = float(os.environ.get("FERRY_REST_TEST_TIMEOUT", "180"))
 LOG_TAIL_LINES = 25
 
 # Runner features (the `features` / `test_runner_features` of skip and requires sections).
@@ -622,6 +623,10 @@ class Client:
             fresh = self.conn is None
             if fresh:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            else:
+                self.conn.timeout = timeout
+                if self.conn.sock is not None:
+                    self.conn.sock.settimeout(timeout)
             send_err = None
             try:
                 self.conn.request(req.method, req.url, body=req.body, headers=req.headers)
@@ -1087,6 +1092,7 @@ class TestRun:
         self.last = None
         self.log = log  # list of strings (verbose trace)
         self.notes = []
+        self.deadline = time.monotonic() + TEST_TIMEOUT
 
     def trace(self, s):
         if self.runner.verbose:
@@ -1176,7 +1182,10 @@ class TestRun:
         for k, v in headers.items():
             req.set_header(str(k), fmt_param(v))
         t0 = time.monotonic()
-        resp = self.client.send(req)
+        left = self.deadline - t0
+        if left <= 0:
+            raise StepError("test took longer than %gs (FERRY_REST_TEST_TIMEOUT)" % TEST_TIMEOUT)
+        resp = self.client.send(req, timeout=max(1.0, min(REQUEST_TIMEOUT, left)))
         self.trace("   %s %s -> %d (%.0f ms)" % (req.method, req.url, resp.status,
                                                 (time.monotonic() - t0) * 1000))
         self.last = resp
