@@ -417,7 +417,8 @@ static const route_entry *find_route(http_server *srv, http_req *req, unsigned *
         int64_t s = match_score(re, req->segs, req->nsegs);
         if (s < 0) continue;
         unsigned m = route_methods(re);
-        if (s == best_any) *allowed |= m;
+        /* The 405 message lists the declared methods; HEAD on a GET route works but is not listed. */
+        if (s == best_any) *allowed |= re->route->methods;
         if ((m & req->method) && s > best_score) {
             best = re;
             best_score = s;

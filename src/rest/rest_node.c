@@ -185,14 +185,14 @@ static void handle_nodes(http_req *req, http_resp *resp, void *ctx)
     jw_key(w, "nodes");
     jw_obj_begin(w);
     if (picked) {
-        char host[64];
-        snprintf(host, sizeof host, "%s", node->http_address);
+        char host[sizeof node->http_address];
+        memcpy(host, node->http_address, sizeof host);
         char *colon = strrchr(host, ':');
         if (colon) *colon = 0;
         jw_key(w, node->node_id);
         jw_obj_begin(w);
         jw_kstr(w, "name", node->node_name);
-        char transport[96];
+        char transport[sizeof host + 8];
         snprintf(transport, sizeof transport, "%s:9300", host);
         jw_kstr(w, "transport_address", transport);
         jw_kstr(w, "host", host);
@@ -250,7 +250,7 @@ static void handle_nodes(http_req *req, http_resp *resp, void *ctx)
 }
 
 static const http_route node_routes[] = {
-    { HTTP_GET, "/", handle_root, NULL, 0 },
+    { HTTP_GET | HTTP_HEAD, "/", handle_root, NULL, 0 },
     { HTTP_GET, "/_cluster/health", handle_health,
       "wait_for_status,wait_for_nodes,timeout,master_timeout,level,local,wait_for_active_shards,"
       "wait_for_events,wait_for_no_relocating_shards,wait_for_no_initializing_shards,expand_wildcards",
