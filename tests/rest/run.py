@@ -519,10 +519,11 @@ def build_raw_request(args):
             data = dumps(body).encode("utf-8")
         else:
             data = str(body).encode("utf-8")
-    req = Request(method, path, data, headers={str(k): fmt_param(v) for k, v in
-                                                (args.get("headers") or {}).items()},
+    given = args.get("headers") or {}
+    req = Request(method, path, data, headers={str(k): fmt_param(v) for k, v in given.items() if v is not None},
                   ignore=parse_ignore(args.get("ignore")), label="raw")
-    if data is not None:
+    suppressed = {str(k).lower() for k, v in given.items() if v is None}  # `Name: null` = not sent
+    if data is not None and "content-type" not in suppressed:
         req.set_header("Content-Type", "application/json", override=False)
         enc = args.get("content_encoding")
         if enc:
