@@ -75,6 +75,7 @@ void buf_reserve(buf *b, size_t extra)
     while (cap < need) cap = cap < (1u << 20) ? cap * 2 : cap + cap / 2;
     b->p = xrealloc(b->p, cap);
     b->cap = cap;
+    b->p[b->len] = 0;
 }
 
 void buf_append(buf *b, const void *data, size_t n)

@@ -427,15 +427,15 @@ static const route_entry *find_route(http_server *srv, http_req *req, unsigned *
     return best;
 }
 
-static void format_allowed(buf *b, unsigned allowed)
+static void format_allowed(buf *b, unsigned allowed, const char *sep)
 {
-    /* Elasticsearch lists them in this order for most endpoints. */
-    static const http_method order[] = { HTTP_HEAD, HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_DELETE,
-                                         HTTP_PATCH };
+    /* In the order of Elasticsearch's RestRequest.Method enum. */
+    static const http_method order[] = { HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_DELETE, HTTP_OPTIONS,
+                                         HTTP_HEAD, HTTP_PATCH };
     bool first = true;
     for (size_t i = 0; i < ARRAY_LEN(order); i++) {
         if (!(allowed & order[i])) continue;
-        if (!first) buf_puts(b, ", ");
+        if (!first) buf_puts(b, sep);
         buf_puts(b, http_method_name(order[i]));
         first = false;
     }
@@ -506,26 +506,35 @@ static void suggest(buf *b, const route_entry *re, const char *key)
     buf_puts(b, "]?");
 }
 
-/* Sets *err when the request has parameters the route does not know. */
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sets *err when the request has parameters the route does not know (listed sorted, as
+ * Elasticsearch does). */
 static bool check_params(http_req *req, es_err *err)
 {
     const route_entry *re = req->route;
-    size_t bad = 0;
+    const char **bad = xmalloc((req->n_params + 1) * sizeof *bad);
+    size_t nbad = 0;
     for (size_t i = 0; i < req->n_params; i++)
-        if (!param_accepted(re, req->params[i].key)) bad++;
-    if (!bad) return true;
+        if (!param_accepted(re, req->params[i].key)) bad[nbad++] = req->params[i].key;
+    if (!nbad) {
+        free(bad);
+        return true;
+    }
+    qsort(bad, nbad, sizeof *bad, str_ptr_cmp);
     buf msg = { 0 };
     buf_printf(&msg, "request [%s] contains unrecognized parameter%s: ", req->path,
-               bad > 1 ? "s" : "");
-    size_t k = 0;
-    for (size_t i = 0; i < req->n_params; i++) {
-        const char *key = req->params[i].key;
-        if (param_accepted(re, key)) continue;
-        buf_printf(&msg, "%s[%s]", k++ ? ", " : "", key);
-        suggest(&msg, re, key);
+               nbad > 1 ? "s" : "");
+    for (size_t i = 0; i < nbad; i++) {
+        buf_printf(&msg, "%s[%s]", i ? ", " : "", bad[i]);
+        suggest(&msg, re, bad[i]);
     }
     es_err_set(err, ES_ILLEGAL_ARGUMENT, "%s", msg.p);
     buf_free(&msg);
+    free(bad);
     return false;
 }
 
@@ -653,24 +662,30 @@ static void handle(http_req *req, http_resp *resp)
         char *msg;
         if (req->method == HTTP_OPTIONS && allowed) {
             buf b = { 0 };
-            format_allowed(&b, allowed);
+            format_allowed(&b, allowed, ",");
             http_resp_status(resp, 200);
             http_resp_header(resp, "Allow", b.p);
             buf_free(&b);
             goto done;
         }
         if (allowed) {
-            buf b = { 0 };
-            format_allowed(&b, allowed);
+            buf b = { 0 }, h = { 0 };
+            format_allowed(&b, allowed, ", ");
+            format_allowed(&h, allowed, ",");
             msg = xasprintf("Incorrect HTTP method for uri [%s] and method [%s], allowed: [%s]",
                             req->raw_uri, http_method_name(req->method), b.p);
             resp_simple_error(resp, 405, msg);
-            http_resp_header(resp, "Allow", b.p);
+            http_resp_header(resp, "Allow", h.p);
             buf_free(&b);
+            buf_free(&h);
         } else {
             msg = xasprintf("no handler found for uri [%s] and method [%s]", req->raw_uri,
                             req->method ? http_method_name(req->method) : "UNKNOWN");
-            resp_simple_error(resp, 400, msg);
+            /* Elasticsearch's answer here is {"error":"…"} without a status member. */
+            json_w *w = http_resp_json(resp, 400);
+            jw_obj_begin(w);
+            jw_kstr(w, "error", msg);
+            jw_obj_end(w);
         }
         free(msg);
         goto done;
@@ -684,6 +699,13 @@ static void handle(http_req *req, http_resp *resp)
     http_param_bool(req, "human", false, &err);
     http_param_bool(req, "error_trace", false, &err);
     if (es_err_isset(&err)) {
+        http_resp_error(resp, &err);
+        goto done;
+    }
+
+    if (req->body.len && !(req->route->route->flags & (HTTP_ROUTE_BODY | HTTP_ROUTE_NDJSON))) {
+        es_err_set(&err, ES_ILLEGAL_ARGUMENT, "request [%s %s] does not support having a body",
+                   http_method_name(req->method), req->path);
         http_resp_error(resp, &err);
         goto done;
     }
@@ -721,7 +743,8 @@ static void finish_body(http_req *req, http_resp *resp)
         }
     }
     const char *pretty = http_param(req, "pretty");
-    if (pretty && (!*pretty || strcmp(pretty, "true") == 0)) {
+    bool pretty_default = req->route && (req->route->route->flags & HTTP_ROUTE_PRETTY);
+    if (pretty ? (!*pretty || strcmp(pretty, "true") == 0) : pretty_default) {
         buf out = { 0 };
         if (json_reformat(resp->body.p, resp->body.len, true, &out)) {
             buf_putc(&out, '\n');

@@ -46,6 +46,8 @@ typedef void (*http_handler)(http_req *req, http_resp *resp, void *ctx);
 enum {
     HTTP_ROUTE_NDJSON = 1 << 0,     /* body is newline-delimited JSON (_bulk, _msearch) */
     HTTP_ROUTE_TEXT = 1 << 1,       /* answers text by default (_cat); `format` selects json */
+    HTTP_ROUTE_BODY = 1 << 2,       /* takes a request body; elsewhere a body is refused (400) */
+    HTTP_ROUTE_PRETTY = 1 << 3,     /* pretty unless ?pretty=false (Elasticsearch's GET /) */
 };
 
 typedef struct http_route {

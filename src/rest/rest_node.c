@@ -250,7 +250,7 @@ static void handle_nodes(http_req *req, http_resp *resp, void *ctx)
 }
 
 static const http_route node_routes[] = {
-    { HTTP_GET | HTTP_HEAD, "/", handle_root, NULL, 0 },
+    { HTTP_GET | HTTP_HEAD, "/", handle_root, NULL, HTTP_ROUTE_PRETTY },
     { HTTP_GET, "/_cluster/health", handle_health,
       "wait_for_status,wait_for_nodes,timeout,master_timeout,level,local,wait_for_active_shards,"
       "wait_for_events,wait_for_no_relocating_shards,wait_for_no_initializing_shards,expand_wildcards",
