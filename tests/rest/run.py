@@ -48,6 +48,11 @@ import urllib.parse
 try:
     import yaml
 except ImportError:  # pragma: no cover
+    # The interpreter first on PATH may lack PyYAML; Debian's has it with python3-yaml.
+    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") \
+            and not os.environ.get("FERRY_REST_REEXEC"):
+        os.environ["FERRY_REST_REEXEC"] = "1"
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     sys.stderr.write("run.py: needs PyYAML (Debian package python3-yaml)\n")
     sys.exit(2)
 
