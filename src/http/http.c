@@ -392,11 +392,11 @@ static int64_t match_score(const route_entry *re, char **segs, size_t nsegs)
     return score;
 }
 
+/* The declared methods only: like Elasticsearch, a GET route does not answer HEAD unless
+ * it says so (exists-style APIs declare HEAD). */
 static unsigned route_methods(const route_entry *re)
 {
-    unsigned m = re->route->methods;
-    if (m & HTTP_GET) m |= HTTP_HEAD;
-    return m;
+    return re->route->methods;
 }
 
 /* Finds the route; on a path match without the method, *allowed gets the methods. */

@@ -51,7 +51,7 @@ enum {
 };
 
 typedef struct http_route {
-    unsigned methods;       /* HTTP_GET | HTTP_HEAD ... (HEAD is implied by GET) */
+    unsigned methods;       /* HTTP_GET | HTTP_HEAD ...: only these (HEAD is not implied) */
     const char *path;       /* "/{index}/_doc/{id}"; literal segments win over {params} */
     http_handler handler;
     const char *params;     /* comma-separated query parameters the route accepts,

@@ -46,7 +46,7 @@ YML
 # 1. file + env substitution + -E override
 export E2E_NODE_NAME=node-from-env
 if start "$work/conf" -E ferry.reported_version=7.17.9; then
-    body=$(curl -s "http://127.0.0.1:$port/")
+    body=$(curl -s "http://127.0.0.1:$port/?pretty=false")
     check "cluster.name from nested YAML" '[[ $body == *"\"cluster_name\":\"e2e-cluster\""* ]]' "$body"
     check "node.name from \${ENV}" '[[ $body == *"\"name\":\"node-from-env\""* ]]' "$body"
     check "-E overrides the version" '[[ $body == *"\"number\":\"7.17.9\""* ]]' "$body"
