@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define LOG_SHRINK_BYTES (8u << 20) /* free a write log above this at txn end */
@@ -191,8 +192,17 @@ senv *senv_open(store *st, const char *path, const char *label, slot_names *name
     if (rc) goto lmdb_fail;
     rc = mdb_env_set_maxreaders(se->env, store_opt_max_readers(st));
     if (rc) goto lmdb_fail;
-    /* No mapsize before open: LMDB then adopts the size persisted in the
-     * file (a grown map stays grown); raise it to the configured one after. */
+    /* A new environment gets the configured size. An existing one is opened
+     * without a size so LMDB adopts the one persisted in the file (a grown
+     * map stays grown); it is raised to the configured size after. */
+    char *data_file = xasprintf("%s/data.mdb", path);
+    struct stat sb;
+    bool fresh = stat(data_file, &sb) != 0;
+    free(data_file);
+    if (fresh) {
+        rc = mdb_env_set_mapsize(se->env, map_size);
+        if (rc) goto lmdb_fail;
+    }
     rc = mdb_env_open(se->env, path, MDB_NOTLS | MDB_NORDAHEAD, 0644);
     if (rc) goto lmdb_fail;
     MDB_envinfo info;

@@ -785,6 +785,9 @@ TEST(map_full_grows_and_replays_transparently)
         CHECK_EQ_INT(store_kv_put(t, postings, k, strlen(k), "v", 1, 0, &err), 0);
     }
     CHECK_EQ_INT(store_write_commit(t, &err), 0);
+    store_shard_stats ss;
+    CHECK_EQ_INT(store_shard_stats_get(idx, 0, &ss, &err), 0);
+    CHECK_EQ_INT(ss.map_size, 256 << 10);
 
     CHECK_EQ_INT(store_write_begin(idx, 0, &t, &err), 0);
     store_cursor *c;
@@ -823,9 +826,8 @@ TEST(map_full_grows_and_replays_transparently)
     store_cursor_close(c);
     CHECK_EQ_INT(store_write_commit(t, &err), 0);
 
-    store_shard_stats ss;
     CHECK_EQ_INT(store_shard_stats_get(idx, 0, &ss, &err), 0);
-    CHECK(ss.map_grows > 0);
+    CHECK(ss.map_grows >= 3); /* 256 KiB -> at least 2 MiB */
     CHECK(ss.replays > 0);
     CHECK(ss.map_size > (256u << 10));
     CHECK_EQ_INT(ss.doc_count, 3000);
@@ -1107,7 +1109,16 @@ TEST(caller_tables_put_get_cursor_and_on_demand_creation)
     CHECK_EQ_INT(store_kv_del(t, terms, "zzz", 3, &err), 0);
     store_blob v;
     CHECK_EQ_INT(store_kv_get(t, dv, "d1", 2, &v, &err), 1); /* visible in its own txn */
+    /* a cursor on the write txn sees its writes; left open, it dies with the commit */
+    store_cursor *wc;
+    store_blob wk;
+    CHECK_EQ_INT(store_cursor_open(t, dv, NULL, &wc, &err), 0);
+    CHECK_EQ_INT(store_cursor_next(wc, &wk, &v, &err), 1);
+    CHECK(wk.len == 2 && memcmp(wk.p, "d1", 2) == 0);
     CHECK_EQ_INT(store_write_commit(t, &err), 0);
+    CHECK_EQ_INT(store_cursor_next(wc, &wk, &v, &err), -1);
+    es_err_free(&err);
+    store_cursor_close(wc);
 
     /* an older snapshot sees neither the docs nor the new table */
     CHECK_EQ_INT(store_kv_get(pre, dv, "d1", 2, &v, &err), 0);
