@@ -307,9 +307,12 @@ typedef struct store_write_result {
  * Map growth is invisible to the caller: when the shard's map is full, the
  * store aborts the LMDB transaction, grows the map and replays the operations
  * made so far (it logs them, copying inputs unless borrowed), which yields the
- * same results since no other writer can interleave. Only when open read
- * snapshots of the shard keep the map from growing for grow_wait_ms does the
- * transaction fail (es_rejected_execution_exception, 429).
+ * same results since no other writer can interleave. Cursors open on the
+ * transaction are put back on their key. Values read in a write transaction
+ * are, as in LMDB, valid only until its next write call. Only when open read
+ * snapshots of the shard keep the map from growing for grow_wait_ms (the
+ * writer's own included) does the transaction fail
+ * (es_rejected_execution_exception, 429).
  *
  * Errors: index_not_found_exception (deleted index), illegal_argument_exception
  * (shard out of range), storage errors.
