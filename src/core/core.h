@@ -137,6 +137,8 @@ static inline strv strv_c(const char *s)
     X(ACTION_REQUEST_VALIDATION, "action_request_validation_exception", 400)              \
     X(MAPPER_PARSING, "mapper_parsing_exception", 400)                                    \
     X(DOCUMENT_PARSING, "document_parsing_exception", 400)                                \
+    X(STRICT_DYNAMIC_MAPPING, "strict_dynamic_mapping_exception", 400)                    \
+    X(VALIDATION, "validation_exception", 400)                                            \
     X(INVALID_INDEX_NAME, "invalid_index_name_exception", 400)                            \
     X(RESOURCE_ALREADY_EXISTS, "resource_already_exists_exception", 400)                  \
     X(ILLEGAL_STATE, "illegal_state_exception", 500)                                      \

@@ -1,0 +1,481 @@
+/*
+ * index — what an Elasticsearch index *means*: its name rules, its settings,
+ * its mapping, and how a document's _source reads against that mapping.
+ *
+ * A pure library: no I/O, no HTTP, no clocks except where a caller passes a
+ * value in. The REST handlers call it; the store keeps the bytes it writes
+ * (settings and mappings are persisted as the JSON this module writes and
+ * re-read with the same parse functions).
+ *
+ * Errors: every fallible function returns 0 / -1 and fills an es_err with
+ * Elasticsearch's type, reason and causes (the first error set wins).
+ *
+ * Depends on: core, json.
+ *
+ * Thread-safety:
+ *   - index_name_validate and the date/ip/value helpers are pure.
+ *   - index_settings: a plain value; one thread mutates it at a time, any
+ *     number may read it concurrently when nobody mutates it.
+ *   - mapping: immutable once returned by mapping_parse / mapping_merge and
+ *     reference counted (atomic). Share it across threads with mapping_ref,
+ *     drop it with mapping_unref. Updates never modify a mapping in place:
+ *     mapping_merge returns a new mapping (copy-on-write), and the caller
+ *     swaps its "current" pointer under its own lock.
+ *   - parsed_doc: belongs to the thread that made it.
+ */
+#ifndef FERRY_INDEX_H
+#define FERRY_INDEX_H
+
+#include "core/core.h"
+#include "json/json.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ======================================================================== */
+/* Index names                                                              */
+/* ======================================================================== */
+
+#define INDEX_NAME_MAX_BYTES 255
+
+/*
+ * Checks an index name against Elasticsearch's rules, in Elasticsearch's
+ * order: forbidden characters, '#', ':', leading '_' '-' '+', length in UTF-8
+ * bytes (> 255), "." / "..", then lowercase. On failure: -1 and
+ * invalid_index_name_exception "Invalid index name [X], <why>" with the
+ * extra members "index_uuid":"_na_" and "index":"X".
+ * An empty name is rejected with "must not be empty".
+ */
+int index_name_validate(const char *name, es_err *err);
+
+/* ======================================================================== */
+/* Index settings                                                           */
+/* ======================================================================== */
+
+/*
+ * Settings in Elasticsearch's normalized form: every key fully qualified
+ * with the "index." prefix ("index.number_of_shards"), every value a string
+ * or a list of strings (as GET /{index}/_settings answers them). Kept sorted
+ * by key. Owned by the struct (heap); free with index_settings_free.
+ */
+typedef struct index_setting {
+    char *key;     /* "index.number_of_shards" */
+    char *value;   /* "1"; NULL when the value is a list (or a null in an update) */
+    char **list;   /* the strings of a list value; NULL otherwise */
+    size_t n_list;
+    bool is_list;
+    bool is_null;  /* only in an update: reset to default */
+} index_setting;
+
+typedef struct index_settings {
+    index_setting *items;
+    size_t n;
+} index_settings;
+
+/* What a settings body is for: validation differs a little. */
+typedef enum {
+    SETTINGS_CREATE,  /* PUT /{index}: node-set keys (uuid, provided_name) are ignored,
+                       * private ones (version.created) rejected */
+    SETTINGS_UPDATE,  /* PUT /{index}/_settings: null resets a key; node-set keys rejected */
+    SETTINGS_STORED,  /* re-read from the store: everything accepted, nothing validated */
+} settings_mode;
+
+/*
+ * Reads a settings body ({"index":{...}} nested, "index.x" flat, "x" bare,
+ * or any mix) into *out (a fresh struct, caller frees). Scalars become
+ * strings (true -> "true", 1 -> "1", 1.5 -> "1.5"); arrays become lists of
+ * strings; objects nest into dotted keys. Every key is checked against the
+ * known index settings and every known value validated, with
+ * Elasticsearch's texts:
+ *   unknown setting [index.foo] please check that any required plugins are installed, or
+ *     check the breaking changes documentation for removed settings
+ *   unknown setting [index.numbr_of_shards] did you mean [index.number_of_shards]?
+ *   Failed to parse value [abc] for setting [index.number_of_shards]   (caused_by number_format_exception)
+ *   Failed to parse value [0] for setting [index.number_of_shards] must be >= 1
+ * v may be NULL (empty settings). Returns 0 or -1 (*out left NULL).
+ */
+int index_settings_parse(const json_val *v, settings_mode mode, index_settings **out, es_err *err);
+
+index_settings *index_settings_new(void);
+index_settings *index_settings_clone(const index_settings *s);
+void index_settings_free(index_settings *s);
+
+/* The string value of a key ("index.number_of_shards"); NULL when absent or a list. */
+const char *index_settings_get(const index_settings *s, const char *key);
+const index_setting *index_settings_find(const index_settings *s, const char *key);
+/* Sets (replaces) a string value. */
+void index_settings_set(index_settings *s, const char *key, const char *value);
+bool index_settings_remove(index_settings *s, const char *key);
+
+/* Typed reads with the setting's default when absent. */
+int64_t index_settings_get_int(const index_settings *s, const char *key, int64_t dflt);
+bool index_settings_get_bool(const index_settings *s, const char *key, bool dflt);
+
+/* What the node fills in when it creates an index. */
+typedef struct index_create_info {
+    const char *provided_name;   /* the name as given (before date math) */
+    const char *uuid;            /* NULL: a random one is made */
+    int64_t creation_date;       /* ms since the epoch; 0: now */
+    const char *version_created; /* e.g. "8521000"; NULL: INDEX_VERSION_CREATED_DEFAULT */
+} index_create_info;
+
+#define INDEX_VERSION_CREATED_DEFAULT "8521000"
+
+/*
+ * Completes the settings of a new index: number_of_shards "1" and
+ * number_of_replicas "1" when not given, routing.allocation.include._tier_preference
+ * "data_content", uuid, provided_name, creation_date (kept when the user set
+ * one) and version.created.
+ */
+void index_settings_fill_defaults(index_settings *s, const index_create_info *info);
+
+/* Output flags for index_settings_write. */
+enum {
+    SETTINGS_WRITE_FLAT = 1,     /* "index.number_of_shards":"1" instead of nested objects */
+    SETTINGS_WRITE_DEFAULTS = 2, /* only the defaults of known settings that s does not set
+                                  * (for the "defaults" member of include_defaults=true) */
+};
+
+/* Writes the settings as one JSON object value (nested by default, keys sorted). */
+void index_settings_write(const index_settings *s, unsigned flags, json_w *w);
+
+/*
+ * PUT /{index}/_settings: applies update (parsed with SETTINGS_UPDATE) to
+ * cur, returning a new settings struct in *out. A null value resets the key
+ * to its default (removes it). For an open index, changing a static setting
+ * fails with
+ *   Can't update non dynamic settings [[index.number_of_shards]] for open indices [[name/uuid]]
+ * (all offending keys listed, sorted, comma-separated). index_name/uuid are
+ * for that message. A closed index accepts static updates except final ones
+ * (number_of_shards: "final index setting [index.number_of_shards], not updateable").
+ */
+int index_settings_merge_update(const index_settings *cur, const index_settings *update, bool index_open,
+                                const char *index_name, const char *index_uuid, index_settings **out,
+                                es_err *err);
+
+/* Whether a known setting key may be changed on an open index. Unknown keys: false. */
+bool index_setting_is_dynamic(const char *key);
+
+/* ======================================================================== */
+/* Dates                                                                    */
+/* ======================================================================== */
+
+/*
+ * A compiled date format: "strict_date_optional_time||epoch_millis",
+ * "yyyy-MM-dd HH:mm:ss", "dd/MM/yyyy||epoch_second"... Alternatives split
+ * on "||" are tried in order. Named formats (Elasticsearch's built-ins) and
+ * Java-style patterns are both supported:
+ *   y u (year: yyyy 4+ digits, yy two-digit year 2000-2099, y 1+), M (M, MM,
+ *   MMM Jan, MMMM January), d, D (day of year), H, k, h + a (AM/PM), m, s,
+ *   S... (fraction, exactly as many digits), E/EEE/EEEE (day name, checked
+ *   for form only), Z, X, XX, XXX, x, O (offset; every form of +HH, +HHmm,
+ *   +HH:mm and "Z" is accepted), z/VV (UTC, GMT, Z, or an offset),
+ *   'literal', '' (a quote), [optional sections], other characters literal.
+ * Immutable once compiled; shareable across threads.
+ */
+typedef struct date_format date_format;
+
+#define DATE_FORMAT_DEFAULT "strict_date_optional_time||epoch_millis"
+
+/* Compiles a format; NULL with illegal_argument_exception "Invalid format: [x]: ..." on failure. */
+date_format *date_format_compile(const char *spec, es_err *err);
+void date_format_free(date_format *f);
+const char *date_format_spec(const date_format *f);
+
+/*
+ * Parses text with the format. On success *sec (seconds since the epoch, may
+ * be negative) and *nanos (0..999999999) are set and true returned.
+ * Missing fields default to 1970-01-01T00:00:00Z; no zone means UTC.
+ * skip_epoch: ignore epoch_millis/epoch_second alternatives (date detection).
+ */
+bool date_format_parse(const date_format *f, const char *s, size_t len, bool skip_epoch, int64_t *sec,
+                       int32_t *nanos);
+/* Convenience: epoch millis (floor). */
+bool date_format_parse_millis(const date_format *f, const char *s, size_t len, int64_t *ms);
+
+/* Java Instant.toString of an instant: "2015-01-01T12:10:30.123Z" (fraction in 3-digit groups, none when 0). */
+void date_format_iso(int64_t sec, int32_t nanos, buf *out);
+/* Days since 1970-01-01 of a proleptic Gregorian civil date. */
+int64_t date_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ======================================================================== */
+/* IP addresses                                                             */
+/* ======================================================================== */
+
+/*
+ * Parses an IPv4 or IPv6 literal (no scope id, no leading zeros in IPv4
+ * octets) into 16 bytes (IPv4 as ::ffff:a.b.c.d, as Lucene stores it) and
+ * its canonical text (dotted IPv4 for v4 and v4-mapped; RFC 5952 for v6).
+ * canon needs 46 bytes; may be NULL.
+ */
+bool ip_parse(const char *s, size_t len, uint8_t out[16], char *canon);
+
+/* ======================================================================== */
+/* Mappings                                                                 */
+/* ======================================================================== */
+
+typedef enum {
+    FT_OBJECT = 0,
+    FT_NESTED,
+    FT_TEXT,
+    FT_MATCH_ONLY_TEXT,
+    FT_KEYWORD,
+    FT_CONSTANT_KEYWORD,
+    FT_WILDCARD,
+    FT_LONG,
+    FT_INTEGER,
+    FT_SHORT,
+    FT_BYTE,
+    FT_DOUBLE,
+    FT_FLOAT,
+    FT_HALF_FLOAT,
+    FT_SCALED_FLOAT,
+    FT_UNSIGNED_LONG,
+    FT_BOOLEAN,
+    FT_DATE,
+    FT_DATE_NANOS,
+    FT_IP,
+    FT_BINARY,
+    FT_FLATTENED,
+    FT_GEO_POINT,
+    FT_COUNT
+} field_type;
+
+const char *field_type_name(field_type t);
+/* FT_COUNT when the name is not a known type. */
+field_type field_type_from_name(const char *name);
+static inline bool field_type_is_object(field_type t) { return t == FT_OBJECT || t == FT_NESTED; }
+
+typedef enum {
+    DYNAMIC_INHERIT = 0, /* not set on this object: the parent's applies (root: true) */
+    DYNAMIC_TRUE,
+    DYNAMIC_FALSE,
+    DYNAMIC_STRICT,
+    DYNAMIC_RUNTIME,
+} dynamic_mode;
+
+/*
+ * One mapped field (or object). Read-only to callers: the mapping owns it.
+ * Params that matter at indexing time are decoded into the typed members;
+ * every explicitly given parameter is also kept for writing and merging.
+ */
+typedef struct mfield mfield;
+typedef struct mparam mparam; /* internal: a parameter as given */
+
+struct mfield {
+    char *name;          /* leaf name ("city") */
+    char *path;          /* full dotted path ("address.city"); multi-fields: "title.keyword" */
+    field_type type;
+    /* Decoded parameters (defaults filled in). */
+    bool index, doc_values, store, ignore_malformed, coerce, norms;
+    bool enabled;            /* objects, flattened */
+    dynamic_mode dynamic;    /* objects: as set here (DYNAMIC_INHERIT when not set) */
+    int64_t ignore_above;    /* -1: none */
+    double scaling_factor;   /* scaled_float */
+    date_format *format;     /* date, date_nanos */
+    char *analyzer;          /* text: the analyzer name (NULL: "default"); kept for analysis later */
+    char *search_analyzer;
+    char **copy_to;
+    size_t n_copy_to;
+    bool has_null_value;
+    char *null_value;        /* compact JSON text of null_value */
+    /* Tree. */
+    mfield **props;          /* objects: children sorted by name */
+    size_t n_props;
+    mfield **fields;         /* multi-fields sorted by name */
+    size_t n_fields;
+    bool is_multi;           /* this is a multi-field of its parent */
+    /* Internal. */
+    mparam *params;
+    size_t n_params;
+};
+
+/* A dynamic template as given. */
+typedef struct dyn_template {
+    char *name;
+    char **match, **unmatch, **path_match, **path_unmatch, **match_mapping_type;
+    size_t n_match, n_unmatch, n_path_match, n_path_unmatch, n_match_mapping_type;
+    bool match_is_list, unmatch_is_list, path_match_is_list, path_unmatch_is_list, mmt_is_list;
+    bool regex;             /* match_pattern: regex */
+    bool runtime;           /* a "runtime" template rather than "mapping" */
+    char *mapping_json;     /* compact JSON of "mapping" (or "runtime") */
+} dyn_template;
+
+typedef struct mapping mapping;
+
+/* Limits from index settings that apply to mappings (index_settings_mapping_limits). */
+typedef struct mapping_limits {
+    int64_t total_fields;      /* index.mapping.total_fields.limit, default 1000 */
+    int64_t depth;             /* index.mapping.depth.limit, default 20 */
+    int64_t nested_fields;     /* index.mapping.nested_fields.limit, default 50 */
+    int64_t field_name_length; /* index.mapping.field_name_length.limit, default unlimited (INT64_MAX) */
+    bool ignore_dynamic_beyond_limit; /* index.mapping.total_fields.ignore_dynamic_beyond_limit */
+} mapping_limits;
+
+void mapping_limits_default(mapping_limits *l);
+void index_settings_mapping_limits(const index_settings *s, mapping_limits *l);
+
+/*
+ * Parses a mapping definition (the "mappings" of PUT /{index}, the body of
+ * PUT /{index}/_mapping, or a stored mapping) — NULL or {} give the empty
+ * mapping. The typeless form only: {"_doc":{...}} is parsed as a field
+ * named "_doc" would be... except that ES 8 rejects it, which this does too:
+ *   illegal_argument_exception "The mapping definition cannot be nested under a type [_doc] unless include_type_name is set to true."
+ * Errors are Elasticsearch's: mapper_parsing_exception
+ *   "Failed to parse mapping: <why>" with caused_by the inner error, e.g.
+ *   "Root mapping definition has unsupported parameters:  [foo : bar]"
+ *   "No handler for type [foo] declared on field [bar]"
+ *   "unknown parameter [foo] on mapper [field] of type [keyword]"
+ * limits may be NULL (defaults). Returns a mapping with one reference.
+ */
+mapping *mapping_parse(const json_val *v, const mapping_limits *limits, es_err *err);
+mapping *mapping_parse_text(const char *json, size_t len, const mapping_limits *limits, es_err *err);
+mapping *mapping_empty(void);
+
+mapping *mapping_ref(mapping *m);
+void mapping_unref(mapping *m);
+
+/* True when no mapping was ever given (GET /{index}/_mapping answers "mappings":{}). */
+bool mapping_is_empty(const mapping *m);
+/* A counter that grows with each merge that changed something; for compare-and-swap by callers. */
+uint64_t mapping_version(const mapping *m);
+
+/*
+ * PUT /{index}/_mapping and dynamic updates: merges incoming into base and
+ * returns a new mapping in *out (base is untouched). When nothing changes,
+ * *out is a new reference to base. Conflicts are Elasticsearch's
+ * illegal_argument_exception texts:
+ *   mapper [f] cannot be changed from type [keyword] to [text]
+ *   Mapper for [f] conflicts with existing mapper:\n\tCannot update parameter [index] from [true] to [false]
+ *   Limit of total fields [1000] has been exceeded
+ * Merging is safe for racing dynamic updates: merging the same new field
+ * twice is a no-op, and a field added by another writer with another type
+ * is a conflict (the caller re-parses its document against the new mapping).
+ */
+int mapping_merge(const mapping *base, const mapping *incoming, const mapping_limits *limits, mapping **out,
+                  es_err *err);
+
+/* Writes the mapping as GET /{index}/_mapping's "mappings" value: {} or
+ * {"dynamic":..., "_source":..., "properties":{...}} with the fields sorted
+ * and default parameters omitted, as Elasticsearch does. */
+void mapping_write(const mapping *m, json_w *w);
+/* Same, into a fresh heap string (compact). */
+char *mapping_to_json(const mapping *m);
+
+/* Lookup of a field by full path ("a.b", "title.keyword"); NULL when unmapped. */
+const mfield *mapping_field(const mapping *m, const char *path);
+/* The root object (its props are the top-level fields). */
+const mfield *mapping_root(const mapping *m);
+/* Number of mapped fields as counted for index.mapping.total_fields.limit
+ * (leaf fields, multi-fields and objects; the root not counted). */
+size_t mapping_total_fields(const mapping *m);
+
+/* Root-level parameters. */
+bool mapping_source_enabled(const mapping *m);
+bool mapping_routing_required(const mapping *m);
+const dyn_template *mapping_dynamic_templates(const mapping *m, size_t *n);
+
+/* ======================================================================== */
+/* Documents against a mapping                                              */
+/* ======================================================================== */
+
+/* The kind of value an index_field_value carries. */
+typedef enum {
+    IFV_STRING,   /* text, keyword, wildcard, constant_keyword, flattened leaves, binary (base64 text) */
+    IFV_LONG,     /* long, integer, short, byte, unsigned_long (as its bits) */
+    IFV_DOUBLE,   /* double, float, half_float; scaled_float: the scaled value (see below) */
+    IFV_BOOL,
+    IFV_DATE,     /* date: epoch millis; date_nanos: epoch nanos (l) */
+    IFV_IP,       /* 16 bytes + canonical text in str */
+    IFV_GEO,      /* lat/lon */
+} ifv_kind;
+
+enum {
+    IFV_FROM_MULTI = 1,   /* produced by a multi-field of the source field */
+    IFV_FROM_COPY_TO = 2, /* copied by copy_to */
+    IFV_NULL_VALUE = 4,   /* the mapping's null_value stood in for a JSON null */
+};
+
+/*
+ * One indexed value of a document, for the search/indexing layer. All
+ * pointers are into the parsed_doc's arena. Text fields are not analyzed
+ * here: str holds the raw string for the analysis layer.
+ */
+typedef struct index_field_value {
+    const char *path;     /* "title", "title.keyword", "user.name" */
+    const mfield *field;  /* the mapping's field (valid while the mapping lives) */
+    field_type type;
+    ifv_kind kind;
+    uint32_t position;    /* index among this path's values in this document (array order) */
+    uint32_t flags;       /* IFV_FROM_* */
+    uint32_t src_offset;  /* byte offset of the JSON value in the source (copy_to: the original's) */
+    const char *str;      /* IFV_STRING: the string; IFV_IP: canonical text; else the JSON text */
+    size_t str_len;
+    union {
+        int64_t l;        /* IFV_LONG, IFV_DATE */
+        double d;         /* IFV_DOUBLE (scaled_float: round(value * scaling_factor) in l too) */
+        bool b;
+        uint8_t ip[16];
+        struct { double lat, lon; } geo;
+    } v;
+    int64_t scaled;       /* scaled_float: the long actually indexed */
+    bool indexed, doc_values, stored;
+} index_field_value;
+
+typedef struct parsed_doc {
+    arena mem;                  /* owns every string and array below */
+    index_field_value *values;  /* in document order (multi-fields and copies right after their source) */
+    size_t n_values;
+    size_t cap_values;
+    const char **ignored;       /* field paths for _ignored (ignore_malformed, ignore_above), sorted, unique */
+    size_t n_ignored;
+    /*
+     * Dynamic mapping: when the document introduced new fields, dynamic_update
+     * holds a mapping with just those fields (and their parent objects) and
+     * new_mapping the base merged with it. Both NULL otherwise. The caller
+     * persists new_mapping — or, if the index's mapping changed since it
+     * parsed (mapping_version), merges dynamic_update into the current one
+     * with mapping_merge.
+     */
+    mapping *dynamic_update;
+    mapping *new_mapping;
+    mapping *held;              /* internal: keeps alive the mapping the values point into */
+} parsed_doc;
+
+typedef struct doc_parse_opts {
+    const char *id;                 /* for messages: "in document with id '1'"; NULL: "a document" */
+    const char *src;                /* the raw source bytes the json_doc was parsed from, for [line:col] */
+    size_t src_len;
+    const json_doc *doc;            /* the document holding source (for json_raw offsets) */
+    const mapping_limits *limits;   /* NULL: defaults */
+    /* bulk's dynamic_templates parameter: field path -> template name pairs (may be NULL). */
+    const char *const *template_names; /* 2*n strings: path, name, path, name... */
+    size_t n_template_names;
+} doc_parse_opts;
+
+/*
+ * Walks a document's _source against the mapping: validates every value
+ * against its mapped type, applies coercion, ignore_malformed, ignore_above,
+ * null_value, multi-fields and copy_to, and dynamic mapping (dynamic
+ * templates, date and numeric detection) for new fields. Fills *out (zero
+ * it first; free with parsed_doc_free even on failure).
+ *
+ * Errors (Elasticsearch's, with the [line:col] of the value in the source):
+ *   document_parsing_exception "[1:8] failed to parse field [age] of type [long] in document
+ *     with id '1'. Preview of field's value: 'abc'"  caused_by the value's error
+ *   strict_dynamic_mapping_exception "[1:9] mapping set to strict, dynamic introduction of
+ *     [foo] within [_doc] is not allowed"
+ *   document_parsing_exception "[1:2] failed to parse: Limit of total fields [1000] has been
+ *     exceeded while adding new fields [1]"  caused_by illegal_argument_exception
+ *
+ * Coercion (coerce true, the default): numeric strings are accepted by
+ * numeric fields; fractions are truncated towards zero for integer types
+ * ("5.9" -> 5, 5.9 -> 5). coerce false: strings are rejected ("Long value
+ * passed as String"), and so are fractions ("Value [5.5] has a decimal part").
+ */
+int mapping_parse_document(const mapping *m, const json_val *source, const doc_parse_opts *opts, parsed_doc *out,
+                           es_err *err);
+void parsed_doc_free(parsed_doc *d);
+
+#endif
