@@ -303,6 +303,7 @@ static int compile_seq(compiler *c, tok **out, size_t *n_out, bool in_opt)
                 } else {
                     t.min = cnt;
                     t.max = cnt < 4 ? 9 : (cnt > 9 ? cnt : 9);
+                    if (c->internal && cnt == 4) t.max = 4; /* built-in strict formats: four digits */
                 }
                 break;
             case 'M': case 'L':
@@ -532,6 +533,7 @@ static bool parse_toks(const tok *t, size_t n, const char *s, size_t len, size_t
             }
             int nd = read_digits(s, len, &p, x->min, x->max, &v);
             if (nd < 0) return false;
+            if (neg && nd <= 4 && x->min >= 4) return false; /* a sign only beyond the pad width */
             if (x->two_digit) v += 2000;
             f->year = neg ? -v : v;
             f->have_year = true;

@@ -1034,6 +1034,40 @@ static int str_or_list(const json_val *v, char ***out, size_t *n, bool *is_list,
                       json_type_name(json_type_of(v)));
 }
 
+/* Compact JSON with the top-level keys sorted, as Elasticsearch keeps a template's mapping. */
+static int cmp_member(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(x[0], y[0]);
+}
+
+static char *compact_sorted(const json_val *v)
+{
+    size_t n = json_len(v);
+    const char **pairs = xcalloc(n ? 2 * n : 2, sizeof *pairs);
+    json_iter it = json_iter_begin(v);
+    const json_val *e;
+    const char *k;
+    size_t kl, i = 0;
+    while ((e = json_iter_next(&it, &k, &kl))) {
+        pairs[2 * i] = k;
+        pairs[2 * i + 1] = (const char *)e;
+        i++;
+    }
+    qsort(pairs, i, 2 * sizeof *pairs, cmp_member);
+    buf b = { 0 };
+    json_w w;
+    jw_init(&w, &b, false);
+    jw_obj_begin(&w);
+    for (size_t j = 0; j < i; j++) {
+        jw_key(&w, pairs[2 * j]);
+        jw_val(&w, (const json_val *)pairs[2 * j + 1]);
+    }
+    jw_obj_end(&w);
+    free(pairs);
+    return buf_detach(&b, NULL);
+}
+
 static const char *const mmt_names[] = { "*", "string", "long", "double", "boolean", "date", "object", "binary" };
 
 static int parse_template(const char *name, const json_val *body, dyn_template *t, es_err *err)
@@ -1074,7 +1108,7 @@ static int parse_template(const char *name, const json_val *body, dyn_template *
                 rc = es_err_set(err, ES_MAPPER_PARSING, "template [%s] must have a [mapping] object", name);
             else {
                 free(t->mapping_json);
-                t->mapping_json = json_compact(v);
+                t->mapping_json = compact_sorted(v);
                 t->runtime = k[0] == 'r';
                 have_mapping = true;
             }
@@ -1404,7 +1438,17 @@ void mapping_write(const mapping *m, json_w *w)
             write_str_or_list(w, "path_match", t->path_match, t->n_path_match, t->path_match_is_list);
             write_str_or_list(w, "unmatch", t->unmatch, t->n_unmatch, t->unmatch_is_list);
             write_str_or_list(w, "path_unmatch", t->path_unmatch, t->n_path_unmatch, t->path_unmatch_is_list);
-            write_str_or_list(w, "match_mapping_type", t->match_mapping_type, t->n_match_mapping_type, t->mmt_is_list);
+            /* Elasticsearch writes match_mapping_type "*" (or none given) only when neither match nor
+             * path_match is set; one type as a string; several as given. */
+            bool all = t->n_match_mapping_type == 0;
+            for (size_t k = 0; k < t->n_match_mapping_type; k++)
+                if (strcmp(t->match_mapping_type[k], "*") == 0) all = true;
+            if (all) {
+                if (!t->n_match && !t->n_path_match) jw_kstr(w, "match_mapping_type", "*");
+            } else {
+                write_str_or_list(w, "match_mapping_type", t->match_mapping_type, t->n_match_mapping_type,
+                                  t->mmt_is_list && t->n_match_mapping_type > 1);
+            }
             if (t->regex) jw_kstr(w, "match_pattern", "regex");
             jw_key(w, t->runtime ? "runtime" : "mapping");
             jw_raw(w, t->mapping_json, strlen(t->mapping_json));

@@ -458,7 +458,8 @@ TEST(ips)
     IP("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1");
     IP("2001:0db8:0000:0000:0000:ff00:0042:8329", "2001:db8::ff00:42:8329");
     IP("::ffff:10.0.0.1", "10.0.0.1");
-    IP("fe80::1:0:0:0", "fe80:0:0:1::");
+    IP("fe80::1:0:0:0", "fe80::1:0:0:0");
+    IP("fe80:0:0:1::", "fe80:0:0:1::");
     IP("1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0");
     IP("256.1.1.1", NULL);
     IP("1.2.3", NULL);
@@ -507,6 +508,10 @@ TEST(mapping_roundtrip)
               "{\"dynamic_templates\":[{\"strings\":{\"match_mapping_type\":\"string\",\"mapping\":{\"type\":\"keyword\"}}},"
               "{\"names\":{\"match\":[\"*name\",\"user*\"],\"unmatch\":\"*x\",\"mapping\":{\"type\":\"text\"}}}]}");
     ROUNDTRIP("{\"properties\":{\"k\":{\"type\":\"keyword\",\"meta\":{\"unit\":\"ms\"}}}}", NULL);
+    ROUNDTRIP("{\"dynamic_templates\":[{\"t\":{\"mapping\":{\"type\":\"keyword\",\"doc_values\":false}}},"
+              "{\"u\":{\"match\":\"x*\",\"match_mapping_type\":\"*\",\"mapping\":{\"type\":\"keyword\"}}}]}",
+              "{\"dynamic_templates\":[{\"t\":{\"match_mapping_type\":\"*\",\"mapping\":{\"doc_values\":false,\"type\":\"keyword\"}}},"
+              "{\"u\":{\"match\":\"x*\",\"mapping\":{\"type\":\"keyword\"}}}]}");
 }
 
 TEST(mapping_errors)
@@ -691,7 +696,7 @@ TEST(document_types)
     DOC_OK(P1("age", "long"), "{\"age\":[1,2,null,\"3\"]}");
     DOC_ERROR(P1("age", "long"), "{\"age\":1e30}", "document_parsing_exception",
               "[1:8] failed to parse field [age] of type [long] in document with id '1'. Preview of field's value: '1.0E30'",
-              "illegal_argument_exception", "Value [1e30] is out of range for a long");
+              "illegal_argument_exception", "Value [1.0E30] is out of range for a long");
     DOC_ERROR("{\"properties\":{\"age\":{\"type\":\"long\",\"coerce\":false}}}", "{\"age\":\"5\"}", "document_parsing_exception",
               "[1:8] failed to parse field [age] of type [long] in document with id '1'. Preview of field's value: '5'",
               "illegal_argument_exception", "Long value passed as String");
@@ -884,16 +889,16 @@ TEST(dynamic_mapping)
             "{\"all\":{\"match_mapping_type\":\"*\",\"path_match\":\"meta.*\",\"mapping\":{\"type\":\"{dynamic_type}\",\"index\":false}}}]}",
             "{\"count\":3,\"tag\":\"x\",\"body_text\":\"y\",\"meta\":{\"ok\":true}}",
             "{\"dynamic_templates\":[{\"ints\":{\"match_mapping_type\":\"long\",\"mapping\":{\"type\":\"integer\"}}},"
-            "{\"strs\":{\"match_mapping_type\":\"string\",\"unmatch\":\"*_text\",\"mapping\":{\"type\":\"keyword\"}}},"
-            "{\"names\":{\"match\":\"*_name\",\"mapping\":{\"type\":\"text\",\"analyzer\":\"{name}\"}}},"
-            "{\"all\":{\"path_match\":\"meta.*\",\"match_mapping_type\":\"*\",\"mapping\":{\"type\":\"{dynamic_type}\",\"index\":false}}}],"
+            "{\"strs\":{\"unmatch\":\"*_text\",\"match_mapping_type\":\"string\",\"mapping\":{\"type\":\"keyword\"}}},"
+            "{\"names\":{\"match\":\"*_name\",\"mapping\":{\"analyzer\":\"{name}\",\"type\":\"text\"}}},"
+            "{\"all\":{\"path_match\":\"meta.*\",\"mapping\":{\"index\":false,\"type\":\"{dynamic_type}\"}}}],"
             "\"properties\":{\"body_text\":{\"type\":\"text\",\"fields\":{\"keyword\":{\"type\":\"keyword\",\"ignore_above\":256}}},"
             "\"count\":{\"type\":\"integer\"},\"meta\":{\"properties\":{\"ok\":{\"type\":\"boolean\",\"index\":false}}},"
             "\"tag\":{\"type\":\"keyword\"}}}",
             NULL);
     DYNAMIC("{\"dynamic_templates\":[{\"n\":{\"match\":\"*_name\",\"mapping\":{\"type\":\"text\",\"analyzer\":\"{name}\"}}}]}",
             "{\"first_name\":\"a\"}",
-            "{\"dynamic_templates\":[{\"n\":{\"match\":\"*_name\",\"mapping\":{\"type\":\"text\",\"analyzer\":\"{name}\"}}}],"
+            "{\"dynamic_templates\":[{\"n\":{\"match\":\"*_name\",\"mapping\":{\"analyzer\":\"{name}\",\"type\":\"text\"}}}],"
             "\"properties\":{\"first_name\":{\"type\":\"text\",\"analyzer\":\"first_name\"}}}",
             NULL);
     /* dynamic false: nothing added, nothing indexed for the unknown field */
