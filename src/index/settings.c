@@ -334,35 +334,16 @@ static int flatten(const json_val *v, buf *prefix, index_settings *s, es_err *er
     return 0;
 }
 
-static const char *const *all_keys(size_t *n)
-{
-    static const char *keys[ARRAY_LEN(settings_table)];
-    static size_t nk;
-    static bool done;
-    if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
-        size_t c = 0;
-        for (size_t i = 0; i < ARRAY_LEN(settings_table); i++) {
-            const char *k = settings_table[i].key;
-            if (k[strlen(k) - 1] == '.') continue;
-            keys[c++] = k;
-        }
-        nk = c;
-        __atomic_store_n(&done, true, __ATOMIC_RELEASE);
-    }
-    *n = nk;
-    return keys;
-}
-
 static int unknown_setting(const char *key, es_err *err)
 {
     /* "did you mean" candidates: similarity > 0.7, best first, then by key. */
-    size_t nk;
-    const char *const *keys = all_keys(&nk);
     struct cand { float score; char key[96]; } c[8];
     size_t nc = 0;
-    for (size_t i = 0; i < nk; i++) {
+    for (size_t i = 0; i < ARRAY_LEN(settings_table); i++) {
+        const char *k = settings_table[i].key;
+        if (k[strlen(k) - 1] == '.') continue; /* groups are not suggested */
         char full[96];
-        snprintf(full, sizeof full, "index.%s", keys[i]);
+        snprintf(full, sizeof full, "index.%s", k);
         float sc = str_similarity(key, full);
         if (sc <= 0.7f) continue;
         if (nc < ARRAY_LEN(c)) {

@@ -622,6 +622,11 @@ TEST(mapping_merge)
                 "mapper [t.raw] cannot be changed from type [keyword] to [long]");
     MERGE_ERROR("{\"_source\":{\"enabled\":false}}", "{\"_source\":{\"enabled\":true}}",
                 "Mapper for [_source] conflicts with existing mapper:\n\tCannot update parameter [enabled] from [false] to [true]");
+    MERGE("{\"_source\":{\"mode\":\"stored\"}}", "{\"_source\":{\"mode\":\"synthetic\"}}", "{\"_source\":{\"mode\":\"synthetic\"}}");
+    MERGE_ERROR("{\"_source\":{\"mode\":\"synthetic\"}}", "{\"_source\":{\"mode\":\"stored\"}}",
+                "Mapper for [_source] conflicts with existing mapper:\n\tCannot update parameter [mode] from [synthetic] to [stored]");
+    MERGE("{\"properties\":{\"a\":{\"type\":\"long\"}}}", "{\"properties\":{\"subfield.text3\":{\"type\":\"text\"}}}",
+          "{\"properties\":{\"a\":{\"type\":\"long\"},\"subfield\":{\"properties\":{\"text3\":{\"type\":\"text\"}}}}}");
     /* total fields limit on merge */
     es_err err = { 0 };
     mapping *a = M("{\"properties\":{\"a\":{\"type\":\"long\"}}}", &err), *b = M("{\"properties\":{\"b\":{\"type\":\"long\"}}}", &err), *out;
@@ -912,6 +917,11 @@ TEST(dynamic_mapping)
     DOC_ERROR("{\"properties\":{\"o\":{\"dynamic\":\"strict\",\"properties\":{}}}}", "{\"o\":{\"foo\":1}}",
               "strict_dynamic_mapping_exception",
               "[1:13] mapping set to strict, dynamic introduction of [foo] within [o] is not allowed", NULL, NULL);
+    /* copy_to a field that is not mapped yet: added dynamically from the copied value */
+    DYNAMIC("{\"properties\":{\"a\":{\"type\":\"keyword\",\"copy_to\":\"grp.all\"}}}", "{\"a\":\"x\"}",
+            "{\"properties\":{\"a\":{\"type\":\"keyword\",\"copy_to\":[\"grp.all\"]},\"grp\":{\"properties\":{\"all\":"
+            "{\"type\":\"text\",\"fields\":{\"keyword\":{\"type\":\"keyword\",\"ignore_above\":256}}}}}}}",
+            NULL);
     /* the document's values use the new fields */
     es_err err = { 0 };
     mapping *m = M("{}", &err);
@@ -921,6 +931,26 @@ TEST(dynamic_mapping)
     const index_field_value *v = find_value(&pd, "n", 1);
     CHECK(v && v->kind == IFV_LONG && v->v.l == 2 && v->position == 1);
     parsed_doc_free(&pd);
+    mapping_unref(m);
+    /* bulk's dynamic_templates: a template chosen by name, and a missing one */
+    m = M("{\"dynamic_templates\":[{\"location\":{\"mapping\":{\"type\":\"geo_point\"}}}]}", &err);
+    const char *names[] = { "loc", "location", "other", "nope" };
+    const char *src = "{\"loc\":\"41.12,-71.34\"}";
+    json_doc *d = J(src);
+    doc_parse_opts o = { .id = "1", .src = src, .src_len = strlen(src), .doc = d, .template_names = names, .n_template_names = 2 };
+    memset(&pd, 0, sizeof pd);
+    CHECK_EQ_INT(mapping_parse_document(m, json_doc_root(d), &o, &pd, &err), 0);
+    CHECK(pd.new_mapping && mapping_field(pd.new_mapping, "loc") && mapping_field(pd.new_mapping, "loc")->type == FT_GEO_POINT);
+    parsed_doc_free(&pd);
+    json_doc_free(d);
+    src = "{\"other\":1}";
+    d = J(src);
+    o = (doc_parse_opts){ .id = "1", .src = src, .src_len = strlen(src), .doc = d, .template_names = names, .n_template_names = 2 };
+    memset(&pd, 0, sizeof pd);
+    CHECK_EQ_INT(mapping_parse_document(m, json_doc_root(d), &o, &pd, &err), -1);
+    CHECK_EQ_STR(err.reason, "[1:10] failed to parse: Can't find dynamic template for dynamic template name [nope] of field [other]");
+    parsed_doc_free(&pd);
+    json_doc_free(d);
     mapping_unref(m);
     es_err_free(&err);
 }
