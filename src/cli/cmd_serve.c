@@ -6,15 +6,13 @@
 #include "config/config.h"
 #include "core/core.h"
 #include "http/http.h"
+#include "indices/indices.h"
 #include "rest/rest.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static bool valid_port_spec(const char *v, char *why, size_t whylen)
@@ -60,56 +58,6 @@ static const setting_def node_settings[] = {
     { "xpack.security.enabled", SETTING_BOOL, "false", NULL, 0, 0, NULL },
 };
 
-/* Reads or creates the node id and cluster uuid under path.data/_state. */
-static int load_node_ids(const char *path_data, rest_node *node, char **errmsg)
-{
-    char *dir = xasprintf("%s/_state", path_data);
-    char *file = xasprintf("%s/node_ids", dir);
-    int rc = -1;
-    if (mkdir(path_data, 0755) && errno != EEXIST) goto fail;
-    if (mkdir(dir, 0755) && errno != EEXIST) goto fail;
-    FILE *f = fopen(file, "r");
-    if (f) {
-        char a[64] = "", b[64] = "";
-        int n = fscanf(f, "%63s %63s", a, b);
-        fclose(f);
-        if (n == 2 && strlen(a) == 22 && strlen(b) == 22) {
-            memcpy(node->node_id, a, 23);
-            memcpy(node->cluster_uuid, b, 23);
-            rc = 0;
-            goto done;
-        }
-        *errmsg = xasprintf("node state file [%s] is corrupt", file);
-        goto done;
-    }
-    random_uuid(node->node_id);
-    random_uuid(node->cluster_uuid);
-    /* Write to a temporary file, fsync, then rename: the ids never half-exist. */
-    char *tmp = xasprintf("%s.tmp", file);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        free(tmp);
-        goto fail;
-    }
-    char line[64];
-    int len = snprintf(line, sizeof line, "%s %s\n", node->node_id, node->cluster_uuid);
-    bool ok = write(fd, line, (size_t)len) == len && fsync(fd) == 0;
-    close(fd);
-    if (!ok || rename(tmp, file) != 0) {
-        free(tmp);
-        goto fail;
-    }
-    free(tmp);
-    rc = 0;
-    goto done;
-fail:
-    *errmsg = xasprintf("cannot write node state under [%s]: %s", dir, strerror(errno));
-done:
-    free(dir);
-    free(file);
-    return rc;
-}
-
 static void serve_usage(FILE *out)
 {
     fprintf(out,
@@ -146,6 +94,7 @@ int cmd_serve(int argc, char **argv)
     char *conf_abs = realpath(conf_dir, NULL);
 
     config_register(node_settings, ARRAY_LEN(node_settings));
+    config_register(indices_settings, indices_settings_count);
     char *errmsg = NULL;
     config *cfg = config_load(conf_abs ? conf_abs : conf_dir, overrides, n_over, &errmsg);
     free(conf_abs);
@@ -166,12 +115,15 @@ int cmd_serve(int argc, char **argv)
     node.max_content_length = config_bytes(cfg, "http.max_content_length");
     node.start_millis = now_millis();
     const char *path_data = config_str(cfg, "path.data");
-    if (load_node_ids(path_data, &node, &errmsg) != 0) {
-        log_error("node", "%s", errmsg);
-        free(errmsg);
+    es_err err = { 0 };
+    node.ix = indices_open(cfg, &err);
+    if (!node.ix) {
+        log_error("node", "cannot open the data folder [%s]: %s", path_data, err.reason);
+        es_err_free(&err);
         config_free(cfg);
         return 1;
     }
+    store_node_ids(indices_store(node.ix), node.node_id, node.cluster_uuid);
 
     /* Block the signals we wait for before any thread starts, so they reach only sigwait. */
     sigset_t sigs;
@@ -198,6 +150,7 @@ int cmd_serve(int argc, char **argv)
     if (!srv) {
         log_error("http", "%s", errmsg);
         free(errmsg);
+        indices_close(node.ix);
         config_free(cfg);
         return 1;
     }
@@ -216,6 +169,7 @@ int cmd_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("node", "[%s] stopping (signal %d)", node.node_name, sig);
     http_server_stop(srv);
+    indices_close(node.ix);
     config_free(cfg);
     log_info("node", "stopped");
     return 0;

@@ -140,6 +140,9 @@ static inline strv strv_c(const char *s)
     X(STRICT_DYNAMIC_MAPPING, "strict_dynamic_mapping_exception", 400)                    \
     X(VALIDATION, "validation_exception", 400)                                            \
     X(INVALID_INDEX_NAME, "invalid_index_name_exception", 400)                            \
+    X(INVALID_ALIAS_NAME, "invalid_alias_name_exception", 400)                            \
+    X(ALIASES_NOT_FOUND, "aliases_not_found_exception", 404)                              \
+    X(ROUTING_MISSING, "routing_missing_exception", 400)                                  \
     X(RESOURCE_ALREADY_EXISTS, "resource_already_exists_exception", 400)                  \
     X(ILLEGAL_STATE, "illegal_state_exception", 500)                                      \
     X(INDEX_NOT_FOUND, "index_not_found_exception", 404)                                  \

@@ -25,6 +25,7 @@
 #include "json/json.h"
 #include "store/store.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,7 @@ typedef struct index_view {
     size_t n_aliases;
     bool hidden;                   /* index.hidden */
     bool closed;                   /* reserved: ferry does not close indices yet */
+    atomic_int refs;               /* internal */
 } index_view;
 
 /* A view of a store index (never NULL for a live handle). */
@@ -118,6 +120,9 @@ void indices_views_free(index_view **views, size_t n);
 /* The view of one concrete index by exact name (no aliases, no wildcards); NULL when absent. */
 index_view *indices_get(indices *ix, const char *name);
 
+/* Sets Elasticsearch's index_not_found_exception for name, with its members. */
+void indices_not_found(es_err *err, const char *name);
+
 /*
  * The index a write to `name` goes to: a concrete index, or an alias's write
  * index (the alias's single index, or the one with is_write_index). With
@@ -147,7 +152,7 @@ int indices_write_target(indices *ix, const char *name, bool auto_create, bool r
 int indices_create(indices *ix, const char *name, const json_val *body, index_view **out, es_err *err);
 
 /* Deletes the indices an expression names (no aliases; wildcards honour
- * action.destructive_requires_name). *deleted gets how many. */
+ * action.destructive_requires_name). */
 int indices_delete(indices *ix, const char *expr, const resolve_opts *opts, es_err *err);
 
 /* PUT /{index}/_mapping: merges body into each index's mapping (all or none). */

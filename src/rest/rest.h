@@ -12,12 +12,14 @@
 
 #include "config/config.h"
 #include "http/http.h"
+#include "indices/indices.h"
 
 #include <stdint.h>
 
 /* What the handlers know about the node they serve. Immutable once serving. */
 typedef struct rest_node {
     const config *cfg;
+    indices *ix;              /* the node's data */
     const char *node_name;
     const char *cluster_name;
     char node_id[23];

@@ -2,7 +2,7 @@
  * rest_node.c — the node's own endpoints: `GET|HEAD /`, `GET /_cluster/health`,
  * `GET /_nodes[...]`.
  */
-#include "rest/rest.h"
+#include "rest/rest_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,7 +264,7 @@ static const http_route node_routes[] = {
     { HTTP_GET, "/_nodes/{node_id}/{metric}", handle_nodes, "flat_settings,timeout", 0 },
 };
 
-void rest_register(http_server *srv, rest_node *node)
+void rest_register_node(http_server *srv, rest_node *node)
 {
     http_add_routes(srv, node_routes, ARRAY_LEN(node_routes), node);
 }

@@ -1,0 +1,29 @@
+/*
+ * rest_int.h — shared by the files of src/rest only: per-family route
+ * registration and the small helpers every handler family uses.
+ */
+#ifndef FERRY_REST_INT_H
+#define FERRY_REST_INT_H
+
+#include "rest/rest.h"
+
+/* Route tables, one per API family (rest_<family>.c). */
+void rest_register_node(http_server *srv, rest_node *node);     /* /, _cluster/health, _nodes */
+void rest_register_indices(http_server *srv, rest_node *node);  /* index admin, aliases, _cat, _stats, _cluster/state|settings */
+void rest_register_docs(http_server *srv, rest_node *node);     /* _doc, _create, _update, _source, _mget, _bulk */
+
+/* Answers err (Elasticsearch's envelope) and frees it. */
+void rest_fail(http_resp *resp, es_err *err);
+
+/* Reads ignore_unavailable / allow_no_indices / expand_wildcards from the request into *o
+ * (starting from *o as given). Returns -1 with *err set on a bad value. */
+int rest_resolve_opts(http_req *req, resolve_opts *o, es_err *err);
+
+/* Writes "_shards":{"total":1+replicas,"successful":1,"failed":0} as Elasticsearch's
+ * single node reports a write (unassigned replicas count in total only). */
+void rest_write_shards(json_w *w, const index_view *v);
+
+/* The `refresh` parameter: 0 false, 1 true, 2 wait_for; bad values set *err. */
+int rest_refresh_param(http_req *req, es_err *err);
+
+#endif
