@@ -8,11 +8,13 @@
  *   - its pretty output parses, and compacts to the same bytes;
  *   - json_reformat agrees with parse + jw_val, both ways;
  *   - json_raw of the root is the input less surrounding whitespace;
- *   - a rejected input has an error with an offset inside it and a message.
+ *   - a rejected input has an error with an offset inside it and a message;
+ *   - the first 8 bytes as a double: jw_double's text parses back to it exactly.
  */
 #include "core/core.h"
 #include "json/json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         buf_free(&rf);
         buf_free(&rp);
         json_doc_free(d);
+    }
+
+    if (size >= 8) {
+        double v;
+        memcpy(&v, data, sizeof v);
+        buf t = { 0 };
+        json_w w;
+        jw_init(&w, &t, false);
+        jw_double(&w, v);
+        json_doc *dd = json_parse(t.p, t.len, NULL, &err);
+        REQUIRE(dd != NULL);
+        if (isfinite(v)) {
+            double back = json_num(json_doc_root(dd));
+            REQUIRE(memcmp(&back, &v, sizeof v) == 0);
+            REQUIRE(json_type_of(json_doc_root(dd)) == JSON_DOUBLE);
+        } else
+            REQUIRE(json_type_of(json_doc_root(dd)) == JSON_NULL);
+        json_doc_free(dd);
+        buf_free(&t);
     }
 
     /* NDJSON-style reading and a tight depth limit must be just as safe */

@@ -178,11 +178,41 @@ static bool digits_roundtrip(const char *dig, int nd, int exp10, double v)
     return json_strtod_c(tmp, (size_t)n) == v;
 }
 
+static const double p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                              1e12, 1e13, 1e14, 1e15, 1e16, 1e17 };
+
+/*
+ * The fast path: v == m / 10^k for the least k and an integer m < 2^53. Both
+ * are exact doubles and the division is correctly rounded, so the decimal m
+ * e-k reads back as v; a shorter decimal would have fewer fraction digits, and
+ * each smaller k was tried (the nearest integer to v * 10^k is the only
+ * candidate). Covers integers, prices, scores: most doubles a node prints.
+ */
+static int short_decimal_digits(double v, char *dig, int *exp10)
+{
+    if (!(v >= 1e-7 && v < 9007199254740992.0)) return 0;
+    for (int k = 0; k < (int)ARRAY_LEN(p10); k++) {
+        double x = v * p10[k];
+        if (x >= 9007199254740992.0) return 0;
+        double m = nearbyint(x);
+        if (m / p10[k] != v || m < 1) continue;
+        char tmp[24];
+        char *e = u64_to_dec(tmp, (uint64_t)m);
+        int nd = (int)(e - tmp);
+        memcpy(dig, tmp, (size_t)nd);
+        *exp10 = nd - 1 - k;
+        while (nd > 1 && dig[nd - 1] == '0') nd--;
+        return nd;
+    }
+    return 0;
+}
+
 /* Shortest digits that read back as v (v finite, > 0); Java's choice when one
  * digit would do: the closest of one or two digits. */
 static int shortest_digits(double v, char *dig, int *exp10)
 {
-    int nd = 0;
+    int nd = short_decimal_digits(v, dig, exp10);
+    if (nd) return nd; /* a normal double: one digit is also the closest of two */
     if (v >= 2.2250738585072014e-308) {
         /* a normal double: every decimal of <= 15 digits survives the round
          * trip, so when 15 digits do, the shortest is them without trailing zeros */

@@ -986,6 +986,79 @@ TEST(java_doubles)
     CHECK_DOUBLE(INFINITY, "null");
 }
 
+/* The reference for shortest digits: the least precision whose correctly
+ * rounded digits read back as v. */
+static int ref_shortest(double v, char *dig, int *e10)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        char t[64];
+        snprintf(t, sizeof t, "%.*e", prec - 1, v);
+        if (strtod(t, NULL) == v || prec == 17) {
+            int nd = 0;
+            const char *s = t;
+            for (; *s && *s != 'e'; s++)
+                if (*s >= '0' && *s <= '9') dig[nd++] = *s;
+            *e10 = atoi(s + 1);
+            while (nd > 1 && dig[nd - 1] == '0') nd--;
+            dig[nd] = 0;
+            return nd;
+        }
+    }
+    return 0;
+}
+
+TEST(shortest_doubles_match_reference)
+{
+    int bad = 0;
+    for (int i = 0; i < 60000; i++) {
+        double v;
+        if (i % 3 == 0) {
+            uint64_t bits = rnd() & ~(1ull << 63);
+            memcpy(&v, &bits, sizeof v);
+        } else if (i % 3 == 1) {
+            char t[64];
+            snprintf(t, sizeof t, "%llu.%llue%d", (unsigned long long)(rnd() % 100000),
+                     (unsigned long long)(rnd() % 1000000), (int)(rnd() % 24) - 12);
+            v = strtod(t, NULL);
+        } else {
+            v = (double)(rnd() % 10000000) / (double)(1 + rnd() % 1000);
+        }
+        if (!isfinite(v) || v == 0 || v < 2.2250738585072014e-308) continue;
+        char ref[24];
+        int e10;
+        int nd = ref_shortest(v, ref, &e10);
+        (void)nd;
+        char got[40];
+        json_fmt_double(v, got);
+        /* got's digits and exponent */
+        char gd[24];
+        int gn = 0, ge = 0, point = -1, lead = -1;
+        const char *s = got;
+        for (; *s && *s != 'E'; s++) {
+            if (*s == '.') {
+                point = gn;
+                continue;
+            }
+            if (lead < 0 && *s == '0') {
+                gn++;
+                continue;
+            }
+            if (lead < 0) lead = gn;
+            gd[gn++ - lead] = *s;
+        }
+        int digits = gn - lead;
+        if (*s == 'E') ge = atoi(s + 1);
+        /* exponent of the first significant digit */
+        int ex = (point < 0 ? gn : point) - lead - 1 + ge;
+        while (digits > 1 && gd[digits - 1] == '0') digits--;
+        gd[digits] = 0;
+        if (strcmp(gd, ref) != 0 || ex != e10) {
+            if (bad++ < 10) UNIT_FAIL("%.17g: got %s, want digits %s e%d", v, got, ref, e10);
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 TEST(compact_round_trip_and_reformat)
 {
     const char *in = " {\"a\" : [1, -2.50e+3, true, false, null, \"x\\u0041\\t\"], \"b\": {\"c\": {}}, \"d\": [] } ";
@@ -1143,6 +1216,7 @@ int main(void)
     RUN(pretty_layout);
     RUN(writer_compact_and_scalars);
     RUN(java_doubles);
+    RUN(shortest_doubles_match_reference);
     RUN(compact_round_trip_and_reformat);
     RUN(corpus);
     return unit_report();
