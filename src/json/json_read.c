@@ -843,6 +843,8 @@ done: {
         if (err) {
             memset(err, 0, sizeof *err);
             err->offset = vend;
+            err->line = 1;
+            err->col = 1;
         }
     } else {
         p = skip_ws(p);
