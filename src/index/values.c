@@ -362,7 +362,7 @@ static int parse_integer(const mfield *f, const json_val *v, const char *text, s
     field_type t = f->type;
     int64_t lo, hi;
     int_type_range(t, &lo, &hi);
-    int64_t r;
+    int64_t r = 0;
     switch (json_type_of(v)) {
     case JSON_INT:
         r = json_int(v);
