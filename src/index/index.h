@@ -478,4 +478,70 @@ int mapping_parse_document(const mapping *m, const json_val *source, const doc_p
                            es_err *err);
 void parsed_doc_free(parsed_doc *d);
 
+
+/* ======================================================================== */
+/* Postings, norms and doc values (index-time structures)                   */
+/* Owner: the search engineer (src/index/postings*.c, dv*.c). Layout and    */
+/* formats: docs/SEARCH.md. Readers are in src/search/search.h.             */
+/* ======================================================================== */
+
+struct store;
+struct store_txn;
+struct analysis;
+
+/* The shard tables (node-wide ids; see store_table_register). */
+typedef struct index_tables {
+    uint32_t fields, terms, post, norms, dv;
+} index_tables;
+
+/* Registers (idempotent) and returns the tables of store st. Thread-safe. */
+int index_tables_get(struct store *st, index_tables *out, es_err *err);
+
+/*
+ * The indexed form of one typed value as a term (docs/SEARCH.md): text and
+ * keyword values as their bytes, numbers/dates as 8 sortable bytes, booleans
+ * "F"/"T", ips 16 bytes. out needs INDEX_TERM_MAX bytes for non-strings;
+ * returns the length. For IFV_STRING the term is the string itself (*ptr set
+ * to it, out unused).
+ */
+#define INDEX_TERM_MAX 16
+size_t index_term_encode(const index_field_value *v, uint8_t out[INDEX_TERM_MAX], const uint8_t **ptr);
+/* Sortable 8-byte forms (big-endian, sign flipped) used by terms. */
+void index_term_long(int64_t v, uint8_t out[8]);
+void index_term_double(double v, uint8_t out[8]);
+int64_t index_term_long_decode(const uint8_t in[8]);
+double index_term_double_decode(const uint8_t in[8]);
+
+/*
+ * One document analysed for the index, built outside any lock (before the
+ * shard transaction): its terms per field with frequencies and positions,
+ * field lengths (norms), doc values. Owns its memory; free with
+ * index_doc_free. an may be NULL (every text field then uses the standard
+ * analyzer). Fails only when analysis fails (*err set, NULL returned).
+ */
+typedef struct index_doc index_doc;
+index_doc *index_doc_build(const struct analysis *an, const parsed_doc *pd, es_err *err);
+void index_doc_free(index_doc *d);
+
+/*
+ * A batch of documents written into one shard write transaction:
+ *   w = index_writer_begin(st, txn);               after store_write_begin
+ *   index_writer_add(w, doc, res.docnum);          after each successful store_doc_index
+ *   index_writer_flush(w, &err);                   before store_write_commit (-1: abort the txn)
+ *   index_writer_free(w);                          always (also after an abort)
+ * add only records (doc, docnum) — the doc must stay alive until flush; flush
+ * sorts the batch's postings by (field, term, docnum) and writes terms,
+ * postings blocks, norms, doc values and field statistics. Deletes need no
+ * call: readers filter through the store's _docs table.
+ */
+typedef struct index_writer index_writer;
+index_writer *index_writer_begin(struct store *st, struct store_txn *txn);
+void index_writer_add(index_writer *w, const index_doc *doc, uint64_t docnum);
+int index_writer_flush(index_writer *w, es_err *err);
+void index_writer_free(index_writer *w);
+
+/* Lucene's SmallFloat.intToByte4 / byte4ToInt (norms). */
+uint8_t index_norm_encode(uint32_t length);
+uint32_t index_norm_decode(uint8_t b);
+
 #endif
