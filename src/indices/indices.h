@@ -266,4 +266,83 @@ int indices_write(indices *ix, const write_op *ops, size_t n, const write_opts *
  * (Elasticsearch's time-based UUID layout). out needs 21 bytes. */
 void indices_auto_id(char out[21]);
 
+/* ======================================================================== */
+/* rest_indices additions (indices_stats.c): per-index statistics and       */
+/* health as one node sees them, for _stats, _cat and _cluster/health.      */
+
+/* The replicas an index asks for on this node: index.number_of_replicas, or
+ * with index.auto_expand_replicas ("0-1", "1-all") the number Elasticsearch
+ * expands it to on one data node (the lower bound, as no other node exists). */
+int64_t index_view_replicas(const index_view *v);
+
+typedef enum { HEALTH_GREEN = 0, HEALTH_YELLOW, HEALTH_RED } health_status;
+
+/* "green", "yellow", "red". */
+const char *health_status_name(health_status s);
+/* One node holds every primary and no replica: yellow when the index has
+ * replicas (they stay unassigned), green otherwise. */
+health_status index_view_health(const index_view *v);
+
+/* Documents and bytes of one shard, as the store counts them. */
+typedef struct index_shard_stats {
+    uint64_t docs;       /* live documents */
+    uint64_t deleted;    /* documents removed by deletes (the store's counter) */
+    uint64_t store_size; /* bytes of the shard's data file */
+} index_shard_stats;
+
+/* An index's statistics summed over its shards (primaries: ferry keeps one copy). */
+typedef struct index_stats {
+    uint32_t shards;
+    uint64_t docs;
+    uint64_t deleted;
+    uint64_t store_size;
+    index_shard_stats *per_shard; /* heap array of `shards` entries, or NULL when not asked */
+} index_stats;
+
+/* Fills *out for a view (opening its shard environments if needed); per_shard
+ * keeps the per-shard numbers. Free with index_stats_free. */
+int indices_index_stats(const index_view *v, bool per_shard, index_stats *out, es_err *err);
+void index_stats_free(index_stats *s);
+
+/* Health of one index as GET /_cluster/health?level=indices reports it. */
+typedef struct index_health {
+    char *name;                      /* heap */
+    health_status status;
+    uint32_t number_of_shards;
+    uint32_t number_of_replicas;
+    uint32_t active_primary_shards;
+    uint32_t active_shards;
+    uint32_t unassigned_shards;      /* the replicas: every one of them */
+    uint32_t unassigned_primary_shards;
+} index_health;
+
+/* The cluster's health over the indices of an expression. */
+typedef struct cluster_health {
+    health_status status;            /* the worst of the indices (green when none) */
+    uint32_t active_primary_shards;
+    uint32_t active_shards;
+    uint32_t unassigned_shards;
+    uint32_t unassigned_primary_shards;
+    double active_shards_percent;    /* 100.0 when there is no shard at all */
+    index_health *indices;           /* heap, sorted by name */
+    size_t n_indices;
+} cluster_health;
+
+/*
+ * Health over the indices `expr` resolves to (NULL or "" = every index, hidden
+ * ones included, as Elasticsearch's health counts them). opts NULL means
+ * Elasticsearch's defaults for cluster health: ignore_unavailable,
+ * allow_no_indices, expand open, closed and hidden. Errors are
+ * indices_resolve's. Free *out with cluster_health_free.
+ */
+int indices_health(indices *ix, const char *expr, const resolve_opts *opts, cluster_health *out, es_err *err);
+void cluster_health_free(cluster_health *h);
+/* Writes the "indices" member of a health answer: each index's object
+ * (status, number_of_shards, ... unassigned_primary_shards), with a "shards"
+ * object per index when shards is true (level=shards). */
+void cluster_health_write_indices(const cluster_health *h, bool shards, json_w *w);
+
+/* Elasticsearch's Regex.simpleMatch: '*' matches any run of characters; no other metacharacter. */
+bool indices_simple_match(const char *pattern, const char *s);
+
 #endif
