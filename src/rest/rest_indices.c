@@ -523,7 +523,10 @@ static void handle_put_mapping(http_req *req, http_resp *resp, void *ctx)
     rest_node *node = ctx;
     es_err err = { 0 };
     check_timeouts(req, &err);
+    /* PutMappingRequest's default: strict, no empty match, open and closed. */
     resolve_opts o = resolve_opts_default();
+    o.allow_no_indices = false;
+    o.expand_wildcards = EXPAND_OPEN | EXPAND_CLOSED;
     rest_resolve_opts(req, &o, &err);
     bool wio = http_param_bool(req, "write_index_only", false, &err);
     if (es_err_isset(&err)) return rest_fail(resp, &err);
@@ -661,7 +664,10 @@ static void handle_put_settings(http_req *req, http_resp *resp, void *ctx)
     rest_node *node = ctx;
     es_err err = { 0 };
     check_timeouts(req, &err);
+    /* UpdateSettingsRequest's default: strict, no empty match, open and closed. */
     resolve_opts o = resolve_opts_default();
+    o.allow_no_indices = false;
+    o.expand_wildcards = EXPAND_OPEN | EXPAND_CLOSED;
     rest_resolve_opts(req, &o, &err);
     bool preserve = http_param_bool(req, "preserve_existing", false, &err);
     http_param_bool(req, "reopen", false, &err);
