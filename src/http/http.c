@@ -399,27 +399,23 @@ static unsigned route_methods(const route_entry *re)
     return re->route->methods;
 }
 
-/* Finds the route; on a path match without the method, *allowed gets the methods. */
+/*
+ * Finds the route: the best-scoring template that matches the path and takes the
+ * method. *allowed gets the methods of every template matching the path (as
+ * Elasticsearch's 405 lists them); when it holds the method, a less specific
+ * template takes the request (PUT /_nodes reaches PUT /{index}, as in Elasticsearch).
+ */
 static const route_entry *find_route(http_server *srv, http_req *req, unsigned *allowed)
 {
     const route_entry *best = NULL;
-    int64_t best_score = -1, best_any = -1;
+    int64_t best_score = -1;
     *allowed = 0;
-    /* Among the templates that match the path, the best-scoring one decides the
-     * resource; methods are then looked for among routes of equal shape. */
-    for (size_t i = 0; i < srv->n_routes; i++) {
-        int64_t s = match_score(&srv->routes[i], req->segs, req->nsegs);
-        if (s > best_any) best_any = s;
-    }
-    if (best_any < 0) return NULL;
     for (size_t i = 0; i < srv->n_routes; i++) {
         const route_entry *re = &srv->routes[i];
         int64_t s = match_score(re, req->segs, req->nsegs);
         if (s < 0) continue;
-        unsigned m = route_methods(re);
-        /* The 405 message lists the declared methods; HEAD on a GET route works but is not listed. */
-        if (s == best_any) *allowed |= re->route->methods;
-        if ((m & req->method) && s > best_score) {
+        *allowed |= re->route->methods;
+        if ((route_methods(re) & req->method) && s > best_score) {
             best = re;
             best_score = s;
         }

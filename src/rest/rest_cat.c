@@ -17,8 +17,6 @@
 #include <strings.h>
 #include <time.h>
 
-void rest_register_cat(http_server *srv, rest_node *node);
-
 /* ------------------------------------------------------------------------ */
 /* The table */
 

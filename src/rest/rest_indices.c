@@ -22,7 +22,7 @@
 #include <time.h>
 
 /* rest_cat.c */
-void rest_register_cat(http_server *srv, rest_node *node);
+
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef FERRY_BUILD_HASH
@@ -50,7 +51,7 @@ static void handle_root(http_req *req, http_resp *resp, void *ctx)
     jw_obj_end(w);
 }
 
-/* GET /_cluster/health[/{index}] — one node holds every shard. */
+/* GET /_cluster/health[/{index}] — one node holds every primary; replicas stay unassigned. */
 static void handle_health(http_req *req, http_resp *resp, void *ctx)
 {
     rest_node *node = ctx;
@@ -58,51 +59,81 @@ static void handle_health(http_req *req, http_resp *resp, void *ctx)
     const char *want = http_param(req, "wait_for_status");
     if (want && strcmp(want, "green") && strcmp(want, "yellow") && strcmp(want, "red")) {
         es_err_set(&err, ES_ILLEGAL_ARGUMENT, "unknown cluster health status [%s]", want);
-        http_resp_error(resp, &err);
-        es_err_free(&err);
+        rest_fail(resp, &err);
         return;
     }
     const char *level = http_param(req, "level");
     if (level && strcmp(level, "cluster") && strcmp(level, "indices") && strcmp(level, "shards")) {
         es_err_set(&err, ES_ILLEGAL_ARGUMENT,
                    "level must be one of [cluster, indices, shards] but was [%s]", level);
-        http_resp_error(resp, &err);
-        es_err_free(&err);
+        rest_fail(resp, &err);
         return;
     }
-    http_param_time(req, "timeout", 30000, &err);
+    int64_t timeout = http_param_time(req, "timeout", 30000, &err);
     http_param_time(req, "master_timeout", 30000, &err);
     http_param_bool(req, "local", false, &err);
-    if (es_err_isset(&err)) {
-        http_resp_error(resp, &err);
-        es_err_free(&err);
+    resolve_opts o = resolve_opts_default();
+    o.ignore_unavailable = true;
+    o.allow_no_indices = true;
+    o.expand_wildcards = EXPAND_ALL;
+    if (es_err_isset(&err) || rest_resolve_opts(req, &o, &err)) {
+        rest_fail(resp, &err);
         return;
     }
-    json_w *w = http_resp_json(resp, 200);
+
+    /* The health of one node never changes by waiting, except that indices may appear:
+     * a wait that the current state does not meet is re-checked until the timeout. */
+    const char *index = http_path_param(req, "index");
+    health_status wanted = !want ? HEALTH_RED : !strcmp(want, "green") ? HEALTH_GREEN
+                         : !strcmp(want, "yellow") ? HEALTH_YELLOW : HEALTH_RED;
+    int64_t deadline = mono_nanos() / 1000000 + (timeout > 0 ? timeout : 0);
+    cluster_health h;
+    bool missing, timed_out = false;
+    for (;;) {
+        memset(&h, 0, sizeof h);
+        if (indices_health(node->ix, index, &o, &h, &err)) {
+            rest_fail(resp, &err);
+            return;
+        }
+        /* An index named (not a pattern) that does not exist makes the health red. */
+        missing = index && *index && !strchr(index, '*') && h.n_indices == 0 && strcmp(index, "_all");
+        if (missing) h.status = HEALTH_RED;
+        /* A named index that does not exist is waited for, like a status not yet reached. */
+        if (h.status <= wanted && !missing) break;
+        if (mono_nanos() / 1000000 >= deadline) {
+            timed_out = true;
+            break;
+        }
+        cluster_health_free(&h);
+        struct timespec ts = { 0, 100 * 1000000 };
+        nanosleep(&ts, NULL);
+    }
+
+    json_w *w = http_resp_json(resp, timed_out ? 408 : 200);
     jw_obj_begin(w);
     jw_kstr(w, "cluster_name", node->cluster_name);
-    jw_kstr(w, "status", "green");
-    jw_kbool(w, "timed_out", false);
+    jw_kstr(w, "status", health_status_name(h.status));
+    jw_kbool(w, "timed_out", timed_out);
     jw_kint(w, "number_of_nodes", 1);
     jw_kint(w, "number_of_data_nodes", 1);
-    jw_kint(w, "active_primary_shards", 0);
-    jw_kint(w, "active_shards", 0);
+    jw_kint(w, "active_primary_shards", h.active_primary_shards);
+    jw_kint(w, "active_shards", h.active_shards);
     jw_kint(w, "relocating_shards", 0);
     jw_kint(w, "initializing_shards", 0);
-    jw_kint(w, "unassigned_shards", 0);
-    jw_kint(w, "unassigned_primary_shards", 0);
+    jw_kint(w, "unassigned_shards", h.unassigned_shards);
+    jw_kint(w, "unassigned_primary_shards", h.unassigned_primary_shards);
     jw_kint(w, "delayed_unassigned_shards", 0);
     jw_kint(w, "number_of_pending_tasks", 0);
     jw_kint(w, "number_of_in_flight_fetch", 0);
     jw_kint(w, "task_max_waiting_in_queue_millis", 0);
     jw_key(w, "active_shards_percent_as_number");
-    jw_double(w, 100.0);
+    jw_double(w, h.active_shards_percent);
     if (level && strcmp(level, "cluster") != 0) {
         jw_key(w, "indices");
-        jw_obj_begin(w);
-        jw_obj_end(w);
+        cluster_health_write_indices(&h, !strcmp(level, "shards"), w);
     }
     jw_obj_end(w);
+    cluster_health_free(&h);
 }
 
 /* Whether a node selector (`_local`, `_all`, `_master`, id, name, wildcard) picks this node. */
