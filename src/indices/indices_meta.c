@@ -482,17 +482,29 @@ int indices_resolve(indices *ix, const char *expr, const resolve_opts *opts, ind
         if (strchr(name, '*')) {
             wildcard_seen = true;
             if (o.expand_wildcards == 0x100) continue;
+            bool matched = false;
             for (size_t i = 0; i < nall; i++) {
                 index_view *v = all[i];
-                bool hidden_ok = (o.expand_wildcards & EXPAND_HIDDEN) || (!v->hidden && name[0] != '.') ||
-                                 (name[0] == '.' && !v->hidden);
-                if (!(o.expand_wildcards & EXPAND_OPEN) || !hidden_ok) continue;
-                bool hit = glob(name, v->name);
-                for (size_t a = 0; !hit && !o.no_aliases && a < v->n_aliases; a++)
-                    hit = glob(name, v->aliases[a].name) && (!v->aliases[a].is_hidden || (o.expand_wildcards & EXPAND_HIDDEN));
+                /* Hidden indices and aliases take part only with expand_wildcards=hidden, or
+                 * when the pattern itself starts with a dot and so does the name. */
+                bool dot = name[0] == '.';
+                bool index_ok = !v->hidden || (o.expand_wildcards & EXPAND_HIDDEN) || (dot && v->name[0] == '.');
+                if (!(o.expand_wildcards & EXPAND_OPEN)) continue;
+                bool hit = index_ok && glob(name, v->name);
+                for (size_t a = 0; !hit && !o.no_aliases && a < v->n_aliases; a++) {
+                    const index_alias *al = &v->aliases[a];
+                    bool alias_ok = !al->is_hidden || (o.expand_wildcards & EXPAND_HIDDEN) || (dot && al->name[0] == '.');
+                    hit = alias_ok && glob(name, al->name);
+                }
                 if (!hit) continue;
+                matched = true;
                 if (exclude) unpick(&p, v);
                 else pick(&p, v);
+            }
+            if (!matched && !exclude && !o.allow_no_indices) {
+                indices_not_found(err, name);
+                rc = -1;
+                break;
             }
             continue;
         }
@@ -588,15 +600,24 @@ static int parse_alias_body(const char *name, const json_val *body, index_alias 
                 free(a->search_routing);
                 a->search_routing = xstrdup(s);
             }
-        } else if (!strcmp(key, "is_write_index")) {
-            if (json_type_of(v) != JSON_BOOL) {
+        } else if (!strcmp(key, "is_write_index") || !strcmp(key, "is_hidden")) {
+            /* Booleans, or their string forms, as Elasticsearch's parser accepts. */
+            const char *sv = json_str(v, NULL);
+            bool b;
+            if (json_type_of(v) == JSON_BOOL) b = json_bool(v);
+            else if (sv && !strcmp(sv, "true")) b = true;
+            else if (sv && !strcmp(sv, "false")) b = false;
+            else {
                 buf_free(&raw);
-                return es_err_set(err, ES_ILLEGAL_ARGUMENT, "[is_write_index] must be a boolean");
+                return es_err_set(err, ES_ILLEGAL_ARGUMENT, "Failed to parse value [%s] as only [true] or [false] are allowed.",
+                                  sv ? sv : "?");
             }
-            a->has_is_write_index = true;
-            a->is_write_index = json_bool(v);
-        } else if (!strcmp(key, "is_hidden")) {
-            a->is_hidden = json_bool(v);
+            if (key[3] == 'w') {
+                a->has_is_write_index = true;
+                a->is_write_index = b;
+            } else {
+                a->is_hidden = b;
+            }
         } else {
             buf_free(&raw);
             return es_err_set(err, ES_ILLEGAL_ARGUMENT, "Unsupported field [%s]", key);
@@ -746,7 +767,7 @@ int indices_delete(indices *ix, const char *expr, const resolve_opts *opts, es_e
                 if (!strcmp(all[i]->name, t)) is_index = true;
                 if (has_alias(all[i], t)) is_alias = true;
             }
-            if (!is_index && is_alias)
+            if (!is_index && is_alias && !o.ignore_unavailable)
                 rc = es_err_set(err, ES_ILLEGAL_ARGUMENT,
                                 "The provided expression [%s] matches an alias, specify the corresponding concrete indices instead.",
                                 t);

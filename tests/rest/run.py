@@ -1645,16 +1645,23 @@ def read_allowlist():
     return entries
 
 
+# Elasticsearch's own YAML test clusters run with these settings (its test framework sets
+# them on every node), so the upstream files expect them.
+UPSTREAM_NODE_SETTINGS = {"action.destructive_requires_name": "false"}
+
+
 def upstream_files(all_upstream):
     test_dir = os.path.join(spec_root(), "test")
     if not os.path.isdir(test_dir):
         return None, test_dir
     if all_upstream:
         files = sorted(glob.glob(os.path.join(test_dir, "*", "*.yml")))
-        return [TestFile(f, os.path.relpath(f, test_dir)) for f in files], test_dir
-    out = []
-    for fname, only in sorted(read_allowlist().items()):
-        out.append(TestFile(os.path.join(test_dir, fname), fname, only))
+        out = [TestFile(f, os.path.relpath(f, test_dir)) for f in files]
+    else:
+        out = [TestFile(os.path.join(test_dir, fname), fname, only)
+               for fname, only in sorted(read_allowlist().items())]
+    for tf in out:
+        tf.node_settings.update(UPSTREAM_NODE_SETTINGS)
     return out, test_dir
 
 
