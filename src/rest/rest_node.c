@@ -128,10 +128,7 @@ static void handle_health(http_req *req, http_resp *resp, void *ctx)
     jw_kint(w, "task_max_waiting_in_queue_millis", 0);
     jw_key(w, "active_shards_percent_as_number");
     jw_double(w, h.active_shards_percent);
-    if (level && strcmp(level, "cluster") != 0) {
-        jw_key(w, "indices");
-        cluster_health_write_indices(&h, !strcmp(level, "shards"), w);
-    }
+    if (level && strcmp(level, "cluster") != 0) cluster_health_write_indices(&h, !strcmp(level, "shards"), w);
     jw_obj_end(w);
     cluster_health_free(&h);
 }
