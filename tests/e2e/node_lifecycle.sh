@@ -21,7 +21,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 start() { # start CONF_DIR [args...]; sets pid, waits until GET / answers
     local conf=$1; shift
-    FERRY_PATH_CONF=$conf "$FERRY" serve "$@" >"$work/out.log" 2>"$work/err.log" &
+    # Plain HTTP: this scenario is about settings and life cycle (security has its own scripts).
+    FERRY_PATH_CONF=$conf "$FERRY" serve -E xpack.security.enabled=false "$@" >"$work/out.log" 2>"$work/err.log" &
     pid=$!
     for _ in $(seq 1 100); do
         curl -s -o /dev/null "http://127.0.0.1:$port/" && return 0
@@ -56,6 +57,12 @@ if start "$work/conf" -E ferry.reported_version=7.17.9; then
     hdrs=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/")
     check "X-Elastic-Product header" 'grep -qi "^x-elastic-product: Elasticsearch" <<<"$hdrs"' "$hdrs"
     check "JSON content type" 'grep -qi "^content-type: application/json; charset=UTF-8" <<<"$hdrs"' "$hdrs"
+    # The default http.max_content_length is 100mb: a 101 MB body is refused with 413.
+    code=$(head -c 105906176 /dev/zero | curl -s -o "$work/413.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+        -H 'Expect:' -X POST --data-binary @- "http://127.0.0.1:$port/_bulk")
+    check "a 101 MB body answers 413" '[ "$code" = 413 ]' "status $code"
+    check "the 413 body is Elasticsearch's error shape" 'grep -q "\"status\":413" "$work/413.json"' "$(head -c 300 "$work/413.json")"
+    check "the node answers after the 413" '[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/")" = 200 ]'
     head=$(curl -s -I "http://127.0.0.1:$port/")
     check "HEAD / answers 200" 'grep -q "^HTTP/1.1 200" <<<"$head"' "$head"
     check "SIGTERM stops the node cleanly" 'stop'
