@@ -42,6 +42,7 @@ def check(ok, what):
     global passed, failed
     if ok:
         passed += 1
+        print("ok    " + what, flush=True)
     else:
         failed += 1
         print("FAIL  " + what, flush=True)
@@ -120,7 +121,7 @@ class Node:
         for log in self.logs:
             with open(log, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
-            if "Sanitizer" in text or "runtime error:" in text:
+            if "ERROR: AddressSanitizer" in text or "ERROR: LeakSanitizer" in text or "runtime error:" in text:
                 hits.append(log)
         return hits
 
@@ -333,8 +334,6 @@ def main():
             ok = verify(node.port, state, rnd)
             check(ok, "round %d: all %d acknowledged documents intact (%d bulks acknowledged so far)"
                   % (rnd_no, len(state.acked), state.bulks_acked))
-            if ok:
-                print("ok    round %d: %d acknowledged documents intact" % (rnd_no, len(state.acked)), flush=True)
         check(len(state.acked) > 0, "some writes were acknowledged at all")
         code = node.stop()
         check(code == 0, "the node stops cleanly on SIGTERM (exit %s)" % code)
@@ -347,10 +346,10 @@ def main():
         if node.proc and node.proc.poll() is None:
             node.proc.kill()
             node.proc.wait()
-        if failed == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("kept " + tmp)
+        if failed and node.logs:
+            with open(node.logs[-1], "rb") as f:
+                print("      last node log:\n" + f.read().decode("utf-8", "replace")[-2000:])
+        shutil.rmtree(tmp, ignore_errors=True)
         print("time: %.1fs" % (time.time() - started))
         print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
