@@ -544,4 +544,153 @@ void index_writer_free(index_writer *w);
 uint8_t index_norm_encode(uint32_t length);
 uint32_t index_norm_decode(uint8_t b);
 
+/* ======================================================================== */
+/* Analysis                                                                 */
+/* ======================================================================== */
+
+/*
+ * Text analysis as Elasticsearch (Lucene) does it: char filters, one
+ * tokenizer, token filters. An `analysis` holds the analyzers of one index:
+ * the built-in ones and the custom ones its settings define under
+ * index.analysis.{analyzer,tokenizer,filter,char_filter,normalizer}.
+ *
+ * Supported (names as Elasticsearch spells them):
+ *   analyzers   standard, simple, whitespace, stop, keyword, english, snowball
+ *               (English/Porter stemmers + the snowball languages libstemmer
+ *               has), fingerprint, pattern (\W+ and simple patterns), custom
+ *   tokenizers  standard, whitespace, keyword, letter, lowercase, ngram,
+ *               edge_ngram, path_hierarchy (PathHierarchy), char_group,
+ *               uax_url_email, pattern (see pattern analyzer)
+ *   filters     lowercase, uppercase, asciifolding, stop, stemmer, porter_stem,
+ *               snowball, length, trim, unique, truncate, reverse, shingle,
+ *               ngram, edge_ngram, keyword_marker, elision, apostrophe,
+ *               decimal_digit, limit, fingerprint, remove_duplicates
+ *   char filters html_strip, mapping
+ * Anything else is refused with Elasticsearch's "unknown type" / "failed to
+ * find" errors, so an index never silently analyzes differently.
+ *
+ * Thread-safety: an analysis and its analyzers are immutable once built and
+ * may run from any number of threads at once (stemmers are pooled per
+ * filter behind a mutex). token_list belongs to its caller.
+ */
+typedef struct analysis analysis;
+typedef struct analyzer analyzer;
+
+typedef struct token {
+    const char *term;      /* the term bytes (UTF-8, NUL-terminated), valid until the list is freed */
+    size_t len;
+    uint32_t position;     /* position_base + Lucene's position (stopwords leave gaps) */
+    uint32_t start_offset; /* UTF-16 code unit offsets into the original text, as Lucene reports */
+    uint32_t end_offset;
+    const char *type;      /* "<ALPHANUM>", "<NUM>", "<IDEOGRAPHIC>", "word", "shingle", ... */
+    /* Additions. */
+    uint32_t position_length; /* 1, or the number of positions a shingle spans */
+    bool keyword;             /* marked by keyword_marker (not stemmed) */
+} token;
+
+typedef struct token_list {
+    token *t;
+    size_t n;
+    arena mem;
+    /* Additions (set by each analyzer_run): */
+    size_t cap;
+    uint32_t end_position; /* the position_base a following value would use with a gap of 0:
+                            * last position + 1 + trailing removed positions */
+    uint32_t end_offset;   /* Lucene's final offset of the run (UTF-16 length of the text) */
+} token_list;
+
+/*
+ * Builds the analysis of an index from its settings (NULL: built-ins only).
+ * Errors are Elasticsearch's illegal_argument_exception texts, e.g.
+ *   Custom Analyzer [a] failed to find tokenizer under name [foo]
+ *   Custom Analyzer [a] failed to find filter under name [foo]
+ *   analyzer [a] must specify either an analyzer type, or a tokenizer
+ *   Unknown filter type [foo] for [my_filter]
+ * This is the check index creation and settings updates should run.
+ */
+analysis *analysis_build(const index_settings *settings, es_err *err);
+/* The built-ins only (what an index without analysis settings has). Shared: never freed. */
+analysis *analysis_default(void);
+void analysis_free(analysis *a); /* no-op for analysis_default() and NULL */
+
+/* An analyzer by name ("standard", "english", a custom one, "default"); NULL when unknown. */
+const analyzer *analysis_get(const analysis *a, const char *name);
+/* A normalizer by name (custom ones and "lowercase"); NULL when unknown. */
+const analyzer *analysis_normalizer(const analysis *a, const char *name);
+/*
+ * The analyzer of a field:
+ *   text, match_only_text: index time: the field's analyzer, else "default";
+ *     search time: search_analyzer, else the field's analyzer, else
+ *     "default_search", else "default".
+ *   keyword (and wildcard, constant_keyword): its normalizer, else the keyword analyzer.
+ *   anything else: as text (the index's default analyzer).
+ * f may be NULL (an unmapped field: the default analyzer). Never NULL when
+ * the mapping was checked with analysis_check_mapping.
+ */
+const analyzer *analysis_for_field(const analysis *a, const mfield *f, bool search);
+
+/*
+ * Checks that every analyzer, search_analyzer, search_quote_analyzer and
+ * normalizer a mapping names exists in a. Error as Elasticsearch's:
+ * mapper_parsing_exception "Failed to parse mapping: analyzer [x] has not
+ * been configured in mappings" (caused_by illegal_argument_exception), and
+ * "normalizer [x] not found for field [f]".
+ */
+int analysis_check_mapping(const analysis *a, const mapping *m, es_err *err);
+
+/*
+ * Analyzes len bytes of UTF-8 text, appending tokens to *out (zero it first;
+ * it may be reused for the values of a multi-valued field). A token's
+ * position is position_base + its Lucene position, so for the next value of
+ * a field pass out->end_position + analyzer_position_increment_gap(an)
+ * (what Lucene's indexing chain does). Offsets are relative to this text.
+ * Returns 0, or -1 with *err set (invalid UTF-8).
+ */
+int analyzer_run(const analyzer *an, const char *text, size_t len, uint32_t position_base, token_list *out,
+                 es_err *err);
+void token_list_free(token_list *l);
+
+const char *analyzer_name(const analyzer *an);
+/* Elasticsearch's position_increment_gap of an index analyzer: 100, or a custom
+ * analyzer's position_increment_gap setting. */
+int analyzer_position_increment_gap(const analyzer *an);
+
+/* ---- For the _analyze API ---------------------------------------------- */
+
+/* A component of an ad hoc analyzer: a name, or an inline JSON definition. */
+typedef struct analysis_component {
+    const char *name;      /* NULL when def is given */
+    const json_val *def;   /* {"type":"stop","stopwords":[...]} */
+} analysis_component;
+
+/*
+ * Builds an analyzer from components as _analyze does (tokenizer + filters +
+ * char filters). a: the index's analysis (names resolve against its custom
+ * components, then the built-ins) or NULL for the global form ("failed to
+ * find global filter under [x]"). tokenizer NULL: the normalizer form
+ * (keyword tokenizer; only normalizing filters allowed). Free with
+ * analyzer_free.
+ */
+analyzer *analyzer_build_adhoc(const analysis *a, const analysis_component *tokenizer,
+                               const analysis_component *char_filters, size_t n_char_filters,
+                               const analysis_component *filters, size_t n_filters, es_err *err);
+void analyzer_free(analyzer *an); /* ad hoc analyzers only; others are owned by their analysis */
+
+/* Explain: an analyzer made of components (custom / ad hoc / normalizer) shows its stages. */
+bool analyzer_is_custom(const analyzer *an);
+size_t analyzer_char_filter_count(const analyzer *an);
+const char *analyzer_char_filter_name(const analyzer *an, size_t i);
+const char *analyzer_tokenizer_name(const analyzer *an);
+size_t analyzer_filter_count(const analyzer *an);
+const char *analyzer_filter_name(const analyzer *an, size_t i);
+/* The text after the first n char filters (heap, caller frees). */
+char *analyzer_char_filter_text(const analyzer *an, size_t n, const char *text, size_t len, size_t *out_len);
+/* As analyzer_run, stopping after the first n_filters token filters (SIZE_MAX: all). */
+int analyzer_run_partial(const analyzer *an, size_t n_filters, const char *text, size_t len,
+                         uint32_t position_base, token_list *out, es_err *err);
+/* Whether that stage's stream carries Lucene's KeywordAttribute (explain shows "keyword"). */
+bool analyzer_has_keyword_attr(const analyzer *an, size_t n_filters);
+/* index.analyze.max_token_count of the analysis' index (10000 by default). */
+int64_t analysis_max_token_count(const analysis *a);
+
 #endif

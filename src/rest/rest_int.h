@@ -11,6 +11,7 @@
 void rest_register_node(http_server *srv, rest_node *node);     /* /, _cluster/health, _nodes */
 void rest_register_indices(http_server *srv, rest_node *node);  /* index admin, aliases, _cat, _stats, _cluster/state|settings */
 void rest_register_docs(http_server *srv, rest_node *node);     /* _doc, _create, _update, _source, _mget, _bulk */
+void rest_register_analyze(http_server *srv, rest_node *node);  /* _analyze, {index}/_analyze */
 void rest_register_cat(http_server *srv, rest_node *node);      /* the _cat APIs (called by rest_register_indices) */
 
 /* Answers err (Elasticsearch's envelope) and frees it. */
