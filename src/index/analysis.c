@@ -357,17 +357,27 @@ static analyzer *typed_analyzer(an_ctx *c, const char *type, const char *name, c
         }
         an_add_filter(c, an, an_filter_new(c, "porter_stem", "porter_stem", NULL, err), 5);
     } else if (!strcmp(type, "snowball")) {
+        /* Lucene's SnowballAnalyzer; language names are exact ("English", "German"...) */
         const char *lang = an_param_str(p, "language");
+        if (!lang) lang = an_param_str(p, "name");
         if (!lang) lang = "English";
+        if (!an_param_has(p, "stopwords") &&
+            (!strcmp(lang, "Dutch") || !strcmp(lang, "German") || !strcmp(lang, "German2") || !strcmp(lang, "French")))
+            return es_err_set(err, ES_ILLEGAL_ARGUMENT,
+                              "the default stop words of the snowball analyzer for [%s] are not built into this node "
+                              "(ferry); set [stopwords]",
+                              lang),
+                   NULL;
         an->tok = an_tokenizer_new(c, "standard", "standard", NULL, err);
-        bool english = !strcasecmp(lang, "English") || !strcasecmp(lang, "Porter");
-        if (english) {
+        bool english = !strcmp(lang, "English");
+        if (english || !strcmp(lang, "Porter") || !strcmp(lang, "Lovins")) {
             an_filter *poss = an_filter_new(c, "stemmer", "possessive_english", NULL, err);
             poss->kind = TF_POSSESSIVE_EN;
+            poss->keyword_attr = false;
             an_add_filter(c, an, poss, 4);
         }
         an_filter *lc = an_filter_new(c, "lowercase", "lowercase", NULL, err);
-        if (!strcasecmp(lang, "Turkish")) lc->lang = 3;
+        if (!strcmp(lang, "Turkish")) lc->lang = 3;
         an_add_filter(c, an, lc, 4);
         an_filter *st = stop_filter(c, p, english ? an_english_stop_words : NULL,
                                     english ? an_english_stop_words_count : 0, err);
@@ -794,13 +804,16 @@ static int check_field(const analysis *a, const mfield *f, es_err *err)
         }
         if (f->search_analyzer && !f->analyzer) {
             es_err_set(err, ES_MAPPER_PARSING, "analyzer on field [%s] must be set when search_analyzer is set",
-                       f->path);
+                       f->name);
+            err_wrap(err, ES_MAPPER_PARSING, "Failed to parse mapping: %s", err->reason);
             free(sq);
             return -1;
         }
-        if (sq && !f->search_analyzer) {
-            es_err_set(err, ES_MAPPER_PARSING, "analyzer and search_analyzer on field [%s] must be set when "
-                       "search_quote_analyzer is set", f->path);
+        if (sq && (!f->search_analyzer || !f->analyzer)) {
+            es_err_set(err, ES_MAPPER_PARSING,
+                       "analyzer and search_analyzer on field [%s] must be set when search_quote_analyzer is set",
+                       f->name);
+            err_wrap(err, ES_MAPPER_PARSING, "Failed to parse mapping: %s", err->reason);
             free(sq);
             return -1;
         }
@@ -808,7 +821,7 @@ static int check_field(const analysis *a, const mfield *f, es_err *err)
     } else if (f->type == FT_KEYWORD) {
         char *norm = param_string(f, "normalizer");
         if (norm && !analysis_normalizer(a, norm)) {
-            es_err_set(err, ES_ILLEGAL_ARGUMENT, "normalizer [%s] not found for field [%s]", norm, f->name);
+            es_err_set(err, ES_MAPPER_PARSING, "normalizer [%s] not found for field [%s]", norm, f->name);
             err_wrap(err, ES_MAPPER_PARSING, "Failed to parse mapping: normalizer [%s] not found for field [%s]", norm,
                      f->name);
             free(norm);

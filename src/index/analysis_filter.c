@@ -327,11 +327,27 @@ static void run_unique(const an_filter *f, const atoks *in, atoks *out)
         return;
     }
     /* Elasticsearch's UniqueTokenFilter: a dropped duplicate's increment is lost. */
+    size_t cap = 16;
+    while (cap < in->n * 2) cap *= 2;
+    const atok **seen = xcalloc(cap, sizeof *seen);
     for (size_t i = 0; i < in->n; i++) {
+        const atok *t = &in->t[i];
+        uint64_t h = 1469598103934665603ULL;
+        for (uint32_t k = 0; k < t->len; k++) h = (h ^ (unsigned char)t->term[k]) * 1099511628211ULL;
+        size_t slot = (size_t)h & (cap - 1);
         bool dup = false;
-        for (size_t j = 0; j < out->n && !dup; j++) dup = same_term(&out->t[j], &in->t[i]);
-        if (!dup) atoks_push(out, in->t[i]);
+        while (seen[slot]) {
+            if (same_term(seen[slot], t)) {
+                dup = true;
+                break;
+            }
+            slot = (slot + 1) & (cap - 1);
+        }
+        if (dup) continue;
+        seen[slot] = t;
+        atoks_push(out, *t);
     }
+    free(seen);
     out->end_inc = in->end_inc;
 }
 
@@ -954,7 +970,8 @@ static void run_mapping(const an_charfilter *cf, const char *s, size_t len, cf_o
     while (i < len) {
         /* longest rule matching at i (rules sorted by `from`) */
         const an_map_rule *best = NULL;
-        for (size_t r = 0; r < cf->n_rules; r++) {
+        unsigned char b0 = (unsigned char)s[i];
+        for (size_t r = cf->first[b0]; r < cf->first[b0 + 1]; r++) {
             const an_map_rule *m = &cf->rules[r];
             if (m->flen <= len - i && !memcmp(s + i, m->from, m->flen) && (!best || m->flen > best->flen)) best = m;
         }
@@ -1274,6 +1291,13 @@ an_charfilter *an_charfilter_new(an_ctx *c, const char *type, const char *name, 
         buf_free(&l);
         buf_free(&r);
         qsort(cf->rules, cf->n_rules, sizeof *cf->rules, cmp_rule);
+        /* rules by first byte: first[b]..first[b+1] */
+        size_t ri = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            cf->first[b] = (uint32_t)ri;
+            while (ri < cf->n_rules && (unsigned char)cf->rules[ri].from[0] == b) ri++;
+        }
+        cf->first[256] = (uint32_t)ri;
         return cf;
     }
     return NULL;

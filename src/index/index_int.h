@@ -315,6 +315,7 @@ typedef struct an_charfilter {
     const char *name;
     an_map_rule *rules;        /* mapping: sorted by from */
     size_t n_rules;
+    uint32_t first[257];       /* mapping: rules[first[b]..first[b+1]) start with byte b */
     word_set escaped;          /* html_strip escaped_tags (lowercase) */
     bool normalizing;
 } an_charfilter;

@@ -548,6 +548,7 @@ TEST(custom_analysis_from_settings)
         "\"untyped\":{\"tokenizer\":\"whitespace\"},"
         "\"std5\":{\"type\":\"standard\",\"max_token_length\":5,\"stopwords\":[\"the\"]},"
         "\"eng\":{\"type\":\"english\",\"stem_exclusion\":[\"running\"]},"
+        "\"dutch\":{\"type\":\"snowball\",\"language\":\"Dutch\",\"stopwords\":[\"de\",\"het\"]},"
         "\"gappy\":{\"tokenizer\":\"standard\",\"position_increment_gap\":10}},"
         "\"tokenizer\":{\"my_tok\":{\"type\":\"standard\",\"max_token_length\":4}},"
         "\"filter\":{\"my_stop\":{\"type\":\"stop\",\"stopwords\":[\"a\",\"the\"]},"
@@ -572,6 +573,7 @@ TEST(custom_analysis_from_settings)
     EXPECT_TERMS(analysis_get(a, "untyped"), "A B", "A|B");
     EXPECT_TERMS(analysis_get(a, "std5"), "The Jumped fox", "jumpe|d|fox");
     EXPECT_TERMS(analysis_get(a, "eng"), "running jumping", "running|jump");
+    EXPECT_TERMS(analysis_get(a, "dutch"), "de bruine vossen", "bruin|voss");
     CHECK_EQ_INT(analyzer_position_increment_gap(analysis_get(a, "gappy")), 10);
     CHECK_EQ_INT(analyzer_position_increment_gap(my), 100);
     /* built-ins stay available, and the default is standard */
@@ -640,6 +642,10 @@ TEST(analysis_errors)
     BUILD_ERROR("{\"analysis\":{\"filter\":{\"s\":{\"type\":\"stop\",\"stopwords\":\"_french_\"}}}}",
                 "illegal_argument_exception",
                 "the word list [_french_] is not supported by this node (ferry); list the words instead");
+    BUILD_ERROR("{\"analysis\":{\"analyzer\":{\"s\":{\"type\":\"snowball\",\"language\":\"Dutch\"}}}}",
+                "illegal_argument_exception",
+                "the default stop words of the snowball analyzer for [Dutch] are not built into this node (ferry); "
+                "set [stopwords]");
     /* the index's max_ngram_diff raises the limit */
     es_err err = { 0 };
     analysis *a = analysis_of("{\"max_ngram_diff\":4,\"analysis\":{\"tokenizer\":{\"t\":{\"type\":\"ngram\","
@@ -688,6 +694,15 @@ TEST(fields_and_mappings)
     if (m) {
         CHECK_EQ_INT(analysis_check_mapping(a, m, &err), -1);
         CHECK_EQ_STR(err.reason, "Failed to parse mapping: normalizer [nope] not found for field [k]");
+        es_err_free(&err);
+        mapping_unref(m);
+    }
+    m = mapping_parse_json("{\"properties\":{\"t\":{\"type\":\"text\",\"search_analyzer\":\"standard\"}}}", NULL,
+                           &err);
+    if (m) {
+        CHECK_EQ_INT(analysis_check_mapping(a, m, &err), -1);
+        CHECK_EQ_STR(err.reason,
+                     "Failed to parse mapping: analyzer on field [t] must be set when search_analyzer is set");
         es_err_free(&err);
         mapping_unref(m);
     }
