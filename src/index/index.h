@@ -540,6 +540,125 @@ void index_writer_add(index_writer *w, const index_doc *doc, uint64_t docnum);
 int index_writer_flush(index_writer *w, es_err *err);
 void index_writer_free(index_writer *w);
 
+/* ------------------------------------------------------------------------ */
+/* Codecs shared by the writer (src/index) and the readers (src/search).    */
+
+/* LEB128 varints. put: p needs 10 bytes; returns bytes written. get: NULL when
+ * the input ends inside a varint (a corrupt value). */
+static inline size_t ix_varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) { p[n++] = (uint8_t)(v | 0x80); v >>= 7; }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+static inline const uint8_t *ix_varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t r = 0;
+    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
+        uint8_t b = *p++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) { *v = r; return p; }
+    }
+    return NULL;
+}
+
+/* Keys (docs/SEARCH.md). out needs STORE_MAX_KEY_LEN (511) bytes; the
+ * functions return the key length. Terms too long for a key are cut and
+ * end with an 8-byte hash of the whole term. */
+#define INDEX_KEY_MAX 511
+size_t index_key_term(uint8_t *out, const char *field, const void *term, size_t tlen);
+size_t index_key_post(uint8_t *out, const char *field, const void *term, size_t tlen, uint64_t first_docnum);
+size_t index_key_block(uint8_t *out, const char *field, uint64_t block);
+/* The term part of an ix.terms key whose field part is flen bytes. */
+static inline const uint8_t *index_key_term_part(const uint8_t *key, size_t klen, size_t flen, size_t *tlen)
+{
+    *tlen = klen > flen + 1 ? klen - flen - 1 : 0;
+    return key + flen + 1;
+}
+
+#define INDEX_NORMS_BLOCK_SHIFT 10 /* 1024 docnums per ix.norms value */
+#define INDEX_DV_BLOCK_SHIFT 8     /* 256 docnums per ix.dv value */
+
+/* A postings block, decoded (docs and freqs; positions stay encoded). */
+#define POSTINGS_BLOCK_MAX 128
+enum { PB_FREQS = 1, PB_POSITIONS = 2 };
+typedef struct postings_block {
+    uint32_t n;
+    uint8_t flags;
+    uint64_t docs[POSTINGS_BLOCK_MAX];
+    uint32_t freqs[POSTINGS_BLOCK_MAX];
+    const uint8_t *pos;   /* per document, freqs[i] varint position deltas */
+    size_t pos_len;
+} postings_block;
+/* 0, or -1 when the bytes are not a valid block. */
+int postings_block_decode(const void *p, size_t len, postings_block *out);
+
+/* An ix.terms entry: statistics and the tail block (bytes, may be empty). */
+typedef struct term_entry {
+    uint64_t doc_freq;
+    uint64_t total_term_freq;
+    const uint8_t *tail;
+    size_t tail_len;
+} term_entry;
+int term_entry_decode(const void *p, size_t len, term_entry *out);
+
+/* An ix.fields entry. */
+typedef struct index_field_stats {
+    uint64_t doc_count, sum_ttf, sum_df;
+} index_field_stats;
+int index_field_stats_decode(const void *p, size_t len, index_field_stats *out);
+
+/* Doc values kinds (search.h's dv_kind has the same values). */
+enum { IDV_NONE = 0, IDV_LONG, IDV_ULONG, IDV_DOUBLE, IDV_BYTES };
+/* The doc values kind of a field (IDV_NONE: no doc values). */
+int index_dv_kind(const mfield *f);
+
+/* Walks the entries of an ix.dv block: each is (offset in block, count,
+ * values). next returns 1 with the entry, 0 at the end, -1 when corrupt.
+ * Values: LONG zigzag varints, ULONG varints, DOUBLE 8 bytes little-endian,
+ * BYTES varint length + bytes; the raw bytes of the entry's values are
+ * [*vals, *vals_end). */
+typedef struct dv_block_iter {
+    const uint8_t *p, *end;
+    int kind;
+} dv_block_iter;
+int dv_block_next(dv_block_iter *it, uint32_t *offset, uint32_t *count, const uint8_t **vals,
+                  const uint8_t **vals_end);
+
+/* Analysis as the index and the queries use it (the one place that calls the
+ * analysis module). an NULL: analysis_default(). Tokens live in mem.
+ * Text fields go through analysis_for_field(an, f, search); other fields
+ * give one token, the text (keyword: after its normalizer, if any).
+ * *end_pos (may be NULL) gets the base a following value of the same field
+ * continues from (add index_analyze_gap). */
+typedef struct index_token {
+    const char *term;
+    uint32_t len;
+    uint32_t position;
+} index_token;
+int index_analyze(const struct analysis *an, const mfield *f, bool search, const char *text, size_t len,
+                  uint32_t pos_base, arena *mem, index_token **out, size_t *n, uint32_t *end_pos, es_err *err);
+/* The position_increment_gap between the values of a text field (100 unless customised). */
+uint32_t index_analyze_gap(const struct analysis *an, const mfield *f);
+/* Same as index_analyze with an analyzer named explicitly (the "analyzer" of a
+ * match query): -1 with illegal_argument_exception
+ * "[name] analyzer not found"... when unknown. */
+int index_analyze_named(const struct analysis *an, const char *name, const char *text, size_t len,
+                        uint32_t pos_base, arena *mem, index_token **out, size_t *n, es_err *err);
+
+/*
+ * The analysis of an index (analysis_build of its settings), shared and
+ * cached per (index uuid, settings_version), so writers and searchers do not
+ * rebuild it per request. Settings without index.analysis.* give
+ * analysis_default(). NULL with *err when the settings do not build (they
+ * were validated at creation, so only on corruption). Release every
+ * acquired one. Thread-safe.
+ */
+const struct analysis *index_analysis_acquire(const index_settings *s, const char *uuid, int64_t settings_version,
+                                              es_err *err);
+void index_analysis_release(const struct analysis *a);
+
 /* Lucene's SmallFloat.intToByte4 / byte4ToInt (norms). */
 uint8_t index_norm_encode(uint32_t length);
 uint32_t index_norm_decode(uint8_t b);

@@ -112,6 +112,7 @@ typedef struct witem {
     json_doc *doc;
     parsed_doc pd;
     bool has_pd;
+    index_doc *idoc;           /* pd analysed for the index (postings, norms, doc values) */
     /* update: the source written (heap; borrowed by the store until commit) */
     char *upd_src;
     size_t upd_len;
@@ -150,6 +151,7 @@ typedef struct batch {
     size_t n_targets;
     group *groups;
     size_t n_groups;
+    index_writer *iw;          /* the open transaction's index writer */
 } batch;
 
 static index_view *current_view(batch *b, store_index *si)
@@ -309,6 +311,19 @@ static int parse_against_mapping(batch *b, witem *it, const char *src, size_t sr
     }
 }
 
+/* Analyses the item's parsed document for the index writer (outside any transaction). */
+static int analyse_item(witem *it, es_err *err)
+{
+    index_doc_free(it->idoc);
+    it->idoc = NULL;
+    const index_view *v = it->view;
+    const struct analysis *an = index_analysis_acquire(v->settings, v->uuid, v->meta->settings_version, err);
+    if (!an) return -1;
+    it->idoc = index_doc_build(an, &it->pd, err);
+    index_analysis_release(an);
+    return it->idoc ? 0 : -1;
+}
+
 static void routing_missing(es_err *e, const char *index, const char *id)
 {
     es_err_set(e, ES_ILLEGAL_ARGUMENT, "routing is required for [%s]/[%s]", index, id ? id : "null");
@@ -416,6 +431,7 @@ static void prepare_item(batch *b, size_t i)
         return;
     }
     it->has_pd = true;
+    if (analyse_item(it, &e)) fail(b, i, &e);
 }
 
 /* ======================================================================== */
@@ -613,7 +629,7 @@ static int run_update(batch *b, size_t i, store_txn *txn, es_err *txn_err)
         json_doc_free(cd);
         it->upd_src = buf_detach(&out, &it->upd_len);
         if (detect_noop && !changed) {
-            r->r = (store_write_result){ STORE_RESULT_NOOP, cur.version, cur.seq_no, cur.primary_term };
+            r->r = (store_write_result){ STORE_RESULT_NOOP, cur.version, cur.seq_no, cur.primary_term, 0 };
             r->status = 200;
             r->shard = it->shard;
             if (wants_source(op)) r->get_json = update_get_json(&r->r, it->upd_src, it->upd_len);
@@ -661,6 +677,10 @@ static int run_update(batch *b, size_t i, store_txn *txn, es_err *txn_err)
         it->view = index_view_ref(cv);
     }
     if (it->pd.dynamic_update) return UPD_NEED_MAPPING;
+    if (analyse_item(it, &e)) {
+        fail(b, i, &e);
+        return UPD_DONE;
+    }
 
     store_write_opts wo = {
         .op_type = create ? STORE_OP_CREATE : STORE_OP_INDEX,
@@ -686,6 +706,7 @@ static int run_update(batch *b, size_t i, store_txn *txn, es_err *txn_err)
     r->r = wr;
     r->status = wr.result == STORE_RESULT_CREATED ? 201 : 200;
     r->shard = it->shard;
+    index_writer_add(b->iw, it->idoc, wr.docnum);
     if (wants_source(op)) r->get_json = update_get_json(&wr, it->upd_src, it->upd_len);
     it->done = true;
     return UPD_DONE;
@@ -753,6 +774,7 @@ static int write_item(batch *b, size_t i, store_txn *txn, es_err *txn_err)
     }
     r->r = wr;
     r->shard = it->shard;
+    if (op->kind != WOP_DELETE) index_writer_add(b->iw, it->idoc, wr.docnum);
     switch (wr.result) {
     case STORE_RESULT_CREATED: r->status = 201; break;
     case STORE_RESULT_NOT_FOUND: r->status = 404; break;
@@ -793,6 +815,7 @@ static void run_group(batch *b, group *g)
         }
         size_t seg = pos, written = 0;
         bool need_mapping = false, txn_failed = false;
+        b->iw = index_writer_begin(indices_store(b->ix), txn);
         while (pos < g->n) {
             size_t i = g->items[pos];
             int rc;
@@ -812,8 +835,11 @@ static void run_group(batch *b, group *g)
             if (!b->it[i].failed && b->res[i].r.result != STORE_RESULT_NOOP) written++;
             pos++;
         }
+        if (!txn_failed && written && index_writer_flush(b->iw, &e)) txn_failed = true;
         if (txn_failed) {
             store_write_abort(txn);
+            index_writer_free(b->iw);
+            b->iw = NULL;
             fail_segment(b, g, seg, g->n, &e);
             es_err_free(&e);
             return;
@@ -824,6 +850,8 @@ static void run_group(batch *b, group *g)
             fail_segment(b, g, seg, pos, &e);
             es_err_free(&e);
         }
+        index_writer_free(b->iw);
+        b->iw = NULL;
         if (!need_mapping) continue;
 
         /* The update at pos needs its dynamic mapping persisted before it is written. */
@@ -870,6 +898,7 @@ int indices_write(indices *ix, const write_op *ops, size_t n, const write_opts *
         if (!it->failed && it->done && res[i].r.result != STORE_RESULT_NOOP) res[i].forced_refresh = refresh;
         if (it->view) index_view_release(it->view);
         if (it->has_pd) parsed_doc_free(&it->pd);
+        index_doc_free(it->idoc);
         if (it->doc) json_doc_free(it->doc);
         free(it->upd_src);
     }

@@ -13,6 +13,7 @@ void rest_register_indices(http_server *srv, rest_node *node);  /* index admin, 
 void rest_register_docs(http_server *srv, rest_node *node);     /* _doc, _create, _update, _source, _mget, _bulk */
 void rest_register_analyze(http_server *srv, rest_node *node);  /* _analyze, {index}/_analyze */
 void rest_register_cat(http_server *srv, rest_node *node);      /* the _cat APIs (called by rest_register_indices) */
+void rest_register_search(http_server *srv, rest_node *node);   /* _search, _count (rest_search.c) */
 
 /* Answers err (Elasticsearch's envelope) and frees it. */
 void rest_fail(http_resp *resp, es_err *err);

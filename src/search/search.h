@@ -57,11 +57,12 @@ typedef struct shard_searcher shard_searcher;
 
 /*
  * Opens a read snapshot of shard `shard` of the view's index and keeps a
- * reference to the view. Errors: store_read_begin's (reader slots exhausted:
+ * reference to the view. st: the node's store (indices_store), whose table
+ * ids the index structures use. Errors: store_read_begin's (reader slots exhausted:
  * es_rejected_execution_exception). Close with shard_searcher_close (NULL is
  * a no-op). A searcher sees exactly the documents committed before it opened.
  */
-int shard_searcher_open(index_view *v, uint32_t shard, shard_searcher **out, es_err *err);
+int shard_searcher_open(store *st, index_view *v, uint32_t shard, shard_searcher **out, es_err *err);
 void shard_searcher_close(shard_searcher *s);
 
 index_view *shard_searcher_view(const shard_searcher *s);     /* borrowed */
@@ -93,9 +94,9 @@ const es_err *shard_searcher_error(const shard_searcher *s);
  * and zeroes it. For iterator and collector implementations. */
 void shard_searcher_set_error(shard_searcher *s, es_err *err);
 
-/* The analyzer to use for a field at search time (NULL: the field is not
- * analyzed — keyword and non-text fields). */
-const struct analyzer *shard_searcher_analyzer(shard_searcher *s, const mfield *f, bool search);
+/* The index's analysis (for index_analyze / index_analyze_named; never NULL
+ * once the analysis module is linked). */
+const struct analysis *shard_searcher_analysis(const shard_searcher *s);
 
 /* ------------------------------------------------------------------------ */
 /* Statistics (shard-local, as Elasticsearch's query_then_fetch uses them)   */
@@ -219,23 +220,24 @@ doc_iter *doc_iter_boost(doc_iter *inner, float factor);
 
 /* Norm bytes: index_norm_encode / index_norm_decode (index.h). */
 
-/* Per-term BM25 weight: boost * idf, and the k1 * (1 - b + b * dl / avgdl)
- * cache by norm byte, as Lucene 9's BM25Similarity computes them (floats). */
+/* Per-term BM25 weight: boost * idf, and 1 / (k1 * (1 - b + b * dl / avgdl))
+ * for each norm byte, as Lucene 9's BM25Similarity computes them (floats). */
 typedef struct bm25_weight {
     float weight;          /* boost * idf */
-    float cache[256];      /* k1 * ((1 - b) + b * dl / avgdl) for each norm byte */
+    float cache[256];      /* 1 / (k1 * ((1 - b) + b * LENGTH_TABLE[n] / avgdl)) */
 } bm25_weight;
 
 #define BM25_K1 1.2f
 #define BM25_B 0.75f
 
-/* idf = ln(1 + (docCount - docFreq + 0.5) / (docFreq + 0.5)) (computed in double, as Lucene). */
+/* idf = (float) ln(1 + (docCount - docFreq + 0.5) / (docFreq + 0.5)) (computed in double, as Lucene). */
 float bm25_idf(uint64_t doc_freq, uint64_t doc_count);
-void bm25_weight_init(bm25_weight *w, float boost, uint64_t doc_freq, const field_stats *fs);
-/* weight * freq / (freq + cache[norm]) — Lucene 9 drops the (k1 + 1) factor. */
+/* weight = boost * idf (idf: one term's, or a phrase's sum of idfs rounded to float). */
+void bm25_weight_init(bm25_weight *w, float boost, float idf, const field_stats *fs);
+/* Lucene 9's BM25Scorer.score: weight - weight / (1 + freq * cache[norm]) — no (k1 + 1) factor. */
 static inline float bm25_score(const bm25_weight *w, float freq, uint8_t norm)
 {
-    return w->weight - w->weight / (1.0f + freq / w->cache[norm]);
+    return w->weight - w->weight / (1.0f + freq * w->cache[norm]);
 }
 
 /*
@@ -285,9 +287,11 @@ typedef struct query_ops {
     /* Builds the iterator tree of this node over a shard. `boost` is the
      * product of the ancestors' boosts and q->boost (Lucene pushes boosts down
      * into the leaves' weights; doing the same keeps float scores identical).
-     * NULL with *err set on failure; an empty iterator (never NULL) when
-     * nothing can match. */
-    doc_iter *(*iter)(const query *q, shard_searcher *s, float boost, bool scores, es_err *err);
+     * flags: QI_SCORES (scores are needed), QI_FILTER (filter context, as
+     * Elasticsearch's context.isFilter(): a bool's should clauses then need
+     * one match). NULL with *err set on failure (a shard failure, e.g.
+     * query_shard_exception); an empty iterator when nothing can match. */
+    doc_iter *(*iter)(const query *q, shard_searcher *s, float boost, unsigned flags, es_err *err);
 } query_ops;
 
 /* A parsed query node; type-specific nodes embed it first. Arena-allocated. */
@@ -310,6 +314,11 @@ struct query_parse_ctx {
     size_t n_views;
     int64_t now_ms;
     uint32_t depth;       /* internal: nesting */
+    /* Fetches a document's _source for terms lookup ({"terms":{"f":{"index","id","path"}}});
+     * 1 found (*src heap, caller frees), 0 not found, -1 error. NULL: lookups are refused. */
+    int (*fetch_source)(void *fctx, const char *index, const char *id, const char *routing, char **src,
+                        size_t *len, es_err *err);
+    void *fetch_ctx;
 };
 
 /*
@@ -321,9 +330,12 @@ struct query_parse_ctx {
  */
 query *query_parse(query_parse_ctx *ctx, const json_val *v, es_err *err);
 
-/* The iterator tree of a query over one shard: q->ops->iter(q, s, parent_boost * q->boost, ...).
- * Top level: parent_boost 1. */
-doc_iter *query_iter(const query *q, shard_searcher *s, float parent_boost, bool scores, es_err *err);
+#define QI_SCORES 1u
+#define QI_FILTER 2u
+
+/* The iterator tree of a query over one shard: q->ops->iter(q, s, parent_boost * q->boost, flags, err).
+ * Top level: parent_boost 1, flags QI_SCORES when scores are needed. */
+doc_iter *query_iter(const query *q, shard_searcher *s, float parent_boost, unsigned flags, es_err *err);
 
 /* Convenience nodes (used by the URI `q=` parser, scroll and PIT). */
 query *query_match_all(query_parse_ctx *ctx);
@@ -419,8 +431,12 @@ typedef struct search_hit {
  * The top-k collector: the best `k` hits over every shard it sees, ordered by
  * the sort specs (default: _score desc, then shard, then docnum asc as
  * Elasticsearch breaks ties). `after` (may be NULL) skips hits that sort at
- * or before it (search_after / scroll cursors: pass the last hit returned).
- * Also counts total hits up to track_total_hits (then relation "gte").
+ * or before it: its `sort` values (n_sorts of them; for a score sort the
+ * score) are compared first; when they are equal, a hit is skipped unless
+ * after->shard_index is not UINT32_MAX and (shard_index, docnum) come after
+ * after's (search_after: UINT32_MAX — equal values are skipped; scroll
+ * cursors: the last hit returned). Also counts total hits up to
+ * track_total_hits (then relation "gte"; -1: no counting).
  */
 typedef struct topk_collector topk_collector;
 topk_collector *topk_new(size_t k, const sort_spec *sorts, size_t n_sorts, bool track_scores,
@@ -470,7 +486,8 @@ typedef struct search_request {
     int64_t track_total_hits; /* -1: false (no total); INT64_MAX: true; else the threshold (default 10000) */
     bool rest_total_hits_as_int;
     source_filter source;
-    bool stored_fields_none;  /* "stored_fields": "_none_" */
+    bool has_stored_fields;   /* "stored_fields" given: _source only when asked for explicitly */
+    bool stored_fields_none;  /* "stored_fields": "_none_": no _id, no _source */
     const char **stored_fields;
     size_t n_stored_fields;
     field_and_format *docvalue_fields;
@@ -484,7 +501,8 @@ typedef struct search_request {
     int64_t terminate_after;  /* 0: none */
     bool has_min_score;
     float min_score;
-    search_hit *search_after; /* a parsed "search_after" (values in sort_after, n_sorts of them) */
+    search_hit *search_after; /* a parsed "search_after": its sort values (shard_index UINT32_MAX) */
+    size_t n_search_after;
     const json_val *aggs;     /* "aggs"/"aggregations" as given (for the aggregation engine); NULL */
     const json_val *body;     /* the whole body (NULL when none), for extensions */
     const json_val *pit;      /* "pit" as given; NULL */
@@ -500,6 +518,10 @@ typedef struct search_url_params {
     const char *stored_fields, *docvalue_fields, *track_total_hits, *rest_total_hits_as_int;
     const char *track_scores, *version, *seq_no_primary_term, *timeout, *terminate_after;
     const char *min_score, *explain, *search_type, *scroll, *allow_partial_search_results;
+    /* terms lookup (see query_parse_ctx.fetch_source); may be NULL */
+    int (*fetch_source)(void *fctx, const char *index, const char *id, const char *routing, char **src,
+                        size_t *len, es_err *err);
+    void *fetch_ctx;
 } search_url_params;
 
 /*
@@ -539,6 +561,7 @@ typedef struct search_result {
     size_t n_hits;
     sort_spec *sorts;            /* the request's, for writing "sort" values */
     size_t n_sorts;
+    void *internal;              /* keeps the hits' sort values alive */
 } search_result;
 
 /*
@@ -572,9 +595,31 @@ int search_write_hit(const search_request *req, const search_result *res, const 
 /* "_shards":{"total","successful","skipped","failed"[,"failures":[...]]} */
 void search_write_shards(json_w *w, const search_result *res, shard_searcher **shards);
 
+/* ------------------------------------------------------------------------ */
+/* Aggregations hook                                                        */
+
+/*
+ * The aggregation engine plugs in here (search_register_aggs, once at
+ * start-up). When a request has "aggs", the REST layer calls create, adds
+ * the collector to search_execute's extra collectors (it sees every match,
+ * post_filter or not), and write after "hits" (it writes the
+ * "aggregations" member itself). Without an engine, "aggs" is refused with
+ * illegal_argument_exception.
+ */
+typedef struct search_aggs search_aggs;
+typedef struct search_aggs_ops {
+    search_aggs *(*create)(const search_request *req, shard_searcher **shards, size_t n, es_err *err);
+    search_collector *(*collector)(search_aggs *a);
+    void (*write)(search_aggs *a, json_w *w);
+    void (*free)(search_aggs *a);
+} search_aggs_ops;
+void search_register_aggs(const search_aggs_ops *ops);
+const search_aggs_ops *search_aggs_engine(void);
+
 /* Opens a searcher for every shard of every view (in order); *out heap array
  * of *n (close with search_shards_close). */
-int search_shards_open(index_view **views, size_t n_views, shard_searcher ***out, size_t *n, es_err *err);
+int search_shards_open(store *st, index_view **views, size_t n_views, shard_searcher ***out, size_t *n,
+                       es_err *err);
 void search_shards_close(shard_searcher **s, size_t n);
 
 #endif

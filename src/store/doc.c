@@ -326,6 +326,7 @@ static void res_rejected(store_write_result *res, int64_t cur)
     res->version = cur;
     res->seq_no = SEQ_NO_UNASSIGNED;
     res->primary_term = 0;
+    res->docnum = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -395,6 +396,7 @@ int doc_run_index(store_txn *t, oplog_ent *o, es_err *err)
     o->res.version = version;
     o->res.seq_no = seq_no;
     o->res.primary_term = STORE_PRIMARY_TERM;
+    o->res.docnum = docnum;
     return 0;
 }
 

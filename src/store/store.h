@@ -296,6 +296,8 @@ typedef struct store_write_result {
     int64_t version;       /* _version; for a rejected item, the current one (or -1) */
     int64_t seq_no;        /* -2 (unassigned) for a rejected item */
     int64_t primary_term;  /* 0 for a rejected item */
+    uint64_t docnum;       /* index ops: the document number the source was stored under
+                              (the index writer's key); 0 otherwise */
 } store_write_result;
 
 /*

@@ -1,0 +1,838 @@
+/*
+ * postings.c — the index writer: documents analysed into per-document
+ * buffers (index_doc_build, outside any lock), then a batch written into the
+ * shard's write transaction (index_writer_*): term entries with their tail
+ * blocks, sealed postings blocks, norms, doc values and field statistics.
+ * Formats: docs/SEARCH.md and postings_codec.c.
+ */
+#include "index/index.h"
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ======================================================================== */
+/* Tables                                                                   */
+
+int index_tables_get(store *st, index_tables *out, es_err *err)
+{
+    static const char *const names[] = { "ix.fields", "ix.terms", "ix.post", "ix.norms", "ix.dv" };
+    store_table ids[5];
+    for (size_t i = 0; i < 5; i++)
+        if (store_table_register(st, names[i], &ids[i], err) < 0) return -1;
+    out->fields = ids[0];
+    out->terms = ids[1];
+    out->post = ids[2];
+    out->norms = ids[3];
+    out->dv = ids[4];
+    return 0;
+}
+
+/* ======================================================================== */
+/* Per-document buffers                                                     */
+
+typedef struct doc_term {
+    const char *field;
+    uint32_t flen;
+    uint32_t tlen;
+    const uint8_t *term;
+    uint32_t freq;
+    uint8_t flags;          /* PB_FREQS | PB_POSITIONS */
+    const uint32_t *pos;    /* freq positions, ascending (PB_POSITIONS) */
+} doc_term;
+
+typedef struct doc_field {
+    const char *field;
+    uint64_t ttf;           /* sum of the term freqs (docs-only fields: distinct terms) */
+    uint32_t distinct;
+    uint8_t norm;           /* 0: none */
+} doc_field;
+
+typedef struct doc_dv {
+    const char *field;
+    int kind;
+    const uint8_t *bytes;   /* the encoded entry values (count values, dv block format) */
+    uint32_t len;
+    uint32_t count;
+} doc_dv;
+
+struct index_doc {
+    arena mem;
+    doc_term *terms;
+    size_t n_terms;
+    doc_field *fields;
+    size_t n_fields;
+    doc_dv *dvs;
+    size_t n_dvs;
+};
+
+void index_doc_free(index_doc *d)
+{
+    if (!d) return;
+    arena_free(&d->mem);
+    free(d);
+}
+
+/* One token of the document before grouping. */
+typedef struct raw_tok {
+    uint32_t path;          /* index into the path table */
+    uint32_t len;
+    const uint8_t *term;
+    uint32_t position;
+} raw_tok;
+
+typedef struct path_state {
+    const char *path;
+    const mfield *field;
+    uint8_t flags;
+    bool has_norms;
+    bool seen_text;
+    uint32_t next_pos;      /* text: where the next value's tokens start */
+    uint32_t ntok, noverlap;
+    int dv_kind;
+    /* doc values gathered for this path */
+    int64_t *dl;
+    double *dd;
+    strv *ds;
+    size_t ndv, capdv;
+} path_state;
+
+typedef struct build_ctx {
+    arena *mem;
+    path_state *paths;
+    size_t n_paths, cap_paths;
+    raw_tok *toks;
+    size_t n_toks, cap_toks;
+} build_ctx;
+
+static uint32_t path_index(build_ctx *b, const index_field_value *v)
+{
+    for (size_t i = b->n_paths; i-- > 0;)
+        if (b->paths[i].field == v->field && !strcmp(b->paths[i].path, v->path)) return (uint32_t)i;
+    if (b->n_paths == b->cap_paths) {
+        b->cap_paths = b->cap_paths ? b->cap_paths * 2 : 16;
+        b->paths = xrealloc(b->paths, b->cap_paths * sizeof *b->paths);
+    }
+    path_state *p = &b->paths[b->n_paths];
+    memset(p, 0, sizeof *p);
+    p->path = arena_strndup(b->mem, v->path, strlen(v->path));
+    p->field = v->field;
+    bool text = v->type == FT_TEXT;
+    p->flags = text ? (PB_FREQS | PB_POSITIONS) : 0;
+    p->has_norms = v->field && v->field->norms && (text || v->type == FT_KEYWORD);
+    p->dv_kind = index_dv_kind(v->field);
+    return (uint32_t)b->n_paths++;
+}
+
+static void tok_add(build_ctx *b, uint32_t path, const uint8_t *term, size_t len, uint32_t pos)
+{
+    if (b->n_toks == b->cap_toks) {
+        b->cap_toks = b->cap_toks ? b->cap_toks * 2 : 256;
+        b->toks = xrealloc(b->toks, b->cap_toks * sizeof *b->toks);
+    }
+    b->toks[b->n_toks++] = (raw_tok){ path, (uint32_t)len, term, pos };
+}
+
+static void dv_add(path_state *p, const index_field_value *v)
+{
+    if (p->ndv == p->capdv) {
+        p->capdv = p->capdv ? p->capdv * 2 : 4;
+        if (p->dv_kind == IDV_DOUBLE) p->dd = xrealloc(p->dd, p->capdv * sizeof *p->dd);
+        else if (p->dv_kind == IDV_BYTES) p->ds = xrealloc(p->ds, p->capdv * sizeof *p->ds);
+        else p->dl = xrealloc(p->dl, p->capdv * sizeof *p->dl);
+    }
+    switch (p->dv_kind) {
+    case IDV_LONG:
+    case IDV_ULONG:
+        if (v->kind == IFV_BOOL) p->dl[p->ndv++] = v->v.b;
+        else if (v->type == FT_SCALED_FLOAT) p->dl[p->ndv++] = v->scaled;
+        else if (v->kind == IFV_DOUBLE) p->dl[p->ndv++] = (int64_t)v->v.d;
+        else p->dl[p->ndv++] = v->v.l;
+        break;
+    case IDV_DOUBLE: {
+        double d = v->kind == IFV_DOUBLE ? v->v.d : (double)v->v.l;
+        if (v->type == FT_FLOAT) d = (float)d;
+        else if (v->type == FT_HALF_FLOAT) d = (float)(_Float16)(float)d;
+        p->dd[p->ndv++] = d;
+        break;
+    }
+    case IDV_BYTES:
+        if (v->kind == IFV_IP) p->ds[p->ndv++] = (strv){ (const char *)v->v.ip, 16 };
+        else if (v->kind == IFV_STRING) p->ds[p->ndv++] = (strv){ v->str, v->str_len };
+        break;
+    }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+static int cmp_strv(const void *a, const void *b)
+{
+    const strv *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->p, y->p, n) : 0;
+    if (c) return c;
+    return (x->len > y->len) - (x->len < y->len);
+}
+
+static int cmp_raw_tok(const void *a, const void *b)
+{
+    const raw_tok *x = a, *y = b;
+    if (x->path != y->path) return x->path < y->path ? -1 : 1;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = n ? memcmp(x->term, y->term, n) : 0;
+    if (c) return c;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return (x->position > y->position) - (x->position < y->position);
+}
+
+/* Encodes the sorted doc values of one path into the arena (dv block value format). */
+static void dv_encode(arena *mem, path_state *p, doc_dv *out)
+{
+    size_t n = p->ndv;
+    switch (p->dv_kind) {
+    case IDV_LONG: qsort(p->dl, n, sizeof *p->dl, cmp_i64); break;
+    case IDV_ULONG: qsort(p->dl, n, sizeof *p->dl, cmp_u64); break;
+    case IDV_DOUBLE: qsort(p->dd, n, sizeof *p->dd, cmp_dbl); break;
+    case IDV_BYTES: {
+        qsort(p->ds, n, sizeof *p->ds, cmp_strv);
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!m || cmp_strv(&p->ds[m - 1], &p->ds[i])) p->ds[m++] = p->ds[i];
+        n = m;
+        break;
+    }
+    }
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++) cap += p->dv_kind == IDV_BYTES ? p->ds[i].len + 10 : 10;
+    uint8_t *q = arena_alloc(mem, cap + 1), *s = q;
+    for (size_t i = 0; i < n; i++) {
+        switch (p->dv_kind) {
+        case IDV_LONG: {
+            int64_t x = p->dl[i];
+            q += ix_varint_put(q, ((uint64_t)x << 1) ^ (uint64_t)(x >> 63));
+            break;
+        }
+        case IDV_ULONG:
+            q += ix_varint_put(q, (uint64_t)p->dl[i]);
+            break;
+        case IDV_DOUBLE:
+            memcpy(q, &p->dd[i], 8); /* little-endian hosts only (x86-64, arm64) */
+            q += 8;
+            break;
+        case IDV_BYTES:
+            q += ix_varint_put(q, p->ds[i].len);
+            memcpy(q, p->ds[i].p, p->ds[i].len);
+            q += p->ds[i].len;
+            break;
+        }
+    }
+    out->field = p->path;
+    out->kind = p->dv_kind;
+    out->bytes = s;
+    out->len = (uint32_t)(q - s);
+    out->count = (uint32_t)n;
+}
+
+static bool type_indexed_as_terms(field_type t)
+{
+    switch (t) {
+    case FT_OBJECT: case FT_NESTED: case FT_BINARY: case FT_GEO_POINT:
+        return false;
+    default:
+        return true;
+    }
+}
+
+index_doc *index_doc_build(const struct analysis *an, const parsed_doc *pd, es_err *err)
+{
+    index_doc *d = xcalloc(1, sizeof *d);
+    d->mem.chunk_size = 64 * 1024;
+    build_ctx b = { .mem = &d->mem };
+    int rc = 0;
+
+    for (size_t i = 0; i < pd->n_values && rc == 0; i++) {
+        const index_field_value *v = &pd->values[i];
+        if (!type_indexed_as_terms(v->type)) continue;
+        bool want_terms = v->indexed && v->field && v->field->index;
+        bool want_dv = v->doc_values;
+        if (!want_terms && !want_dv) continue;
+        uint32_t pi = path_index(&b, v);
+        path_state *p = &b.paths[pi];
+        if (want_dv && p->dv_kind != IDV_NONE) dv_add(p, v);
+        if (!want_terms) continue;
+        if (v->type == FT_TEXT || v->type == FT_MATCH_ONLY_TEXT) {
+            uint32_t base = p->seen_text ? p->next_pos + index_analyze_gap(an, v->field) : 0;
+            index_token *toks;
+            size_t nt;
+            uint32_t end_pos = base;
+            if (index_analyze(an, v->field, false, v->str, v->str_len, base, &d->mem, &toks, &nt, &end_pos,
+                              err) < 0) {
+                rc = -1;
+                break;
+            }
+            p = &b.paths[pi];
+            for (size_t k = 0; k < nt; k++) {
+                if (k > 0 && toks[k].position == toks[k - 1].position) p->noverlap++;
+                p->ntok++;
+                tok_add(&b, pi, (const uint8_t *)toks[k].term, toks[k].len, toks[k].position);
+            }
+            /* Lucene adds the gap only between values of a field already seen. */
+            p->next_pos = end_pos;
+            p->seen_text = true;
+        } else if (v->kind == IFV_STRING && (v->type == FT_KEYWORD || v->type == FT_WILDCARD)) {
+            index_token *toks;
+            size_t nt;
+            if (index_analyze(an, v->field, false, v->str, v->str_len, 0, &d->mem, &toks, &nt, NULL, err) < 0) {
+                rc = -1;
+                break;
+            }
+            p = &b.paths[pi];
+            for (size_t k = 0; k < nt; k++) {
+                uint8_t *c = arena_alloc(&d->mem, toks[k].len ? toks[k].len : 1);
+                if (toks[k].len) memcpy(c, toks[k].term, toks[k].len);
+                p->ntok++;
+                tok_add(&b, pi, c, toks[k].len, 0);
+            }
+        } else {
+            uint8_t tmp[INDEX_TERM_MAX];
+            const uint8_t *t;
+            size_t tl = index_term_encode(v, tmp, &t);
+            uint8_t *c = arena_alloc(&d->mem, tl ? tl : 1);
+            if (tl) memcpy(c, t, tl);
+            t = c;
+            p->ntok++;
+            tok_add(&b, pi, t, tl, 0);
+        }
+    }
+
+    if (rc == 0) {
+        /* Group tokens by (path, term): one doc_term each, positions ascending. */
+        qsort(b.toks, b.n_toks, sizeof *b.toks, cmp_raw_tok);
+        size_t nterms = 0;
+        for (size_t i = 0; i < b.n_toks; i++)
+            if (!i || cmp_raw_tok(&(raw_tok){ b.toks[i - 1].path, b.toks[i - 1].len, b.toks[i - 1].term, 0 },
+                                  &(raw_tok){ b.toks[i].path, b.toks[i].len, b.toks[i].term, 0 }))
+                nterms++;
+        d->terms = arena_alloc(&d->mem, (nterms + b.n_paths + 1) * sizeof *d->terms);
+        uint32_t *posbuf = arena_alloc(&d->mem, (b.n_toks ? b.n_toks : 1) * sizeof *posbuf);
+        size_t np = 0;
+        for (size_t i = 0; i < b.n_toks;) {
+            size_t j = i + 1;
+            while (j < b.n_toks && b.toks[j].path == b.toks[i].path && b.toks[j].len == b.toks[i].len &&
+                   (!b.toks[i].len || !memcmp(b.toks[j].term, b.toks[i].term, b.toks[i].len)))
+                j++;
+            path_state *p = &b.paths[b.toks[i].path];
+            doc_term *t = &d->terms[d->n_terms++];
+            t->field = p->path;
+            t->flen = (uint32_t)strlen(p->path);
+            t->term = b.toks[i].term;
+            t->tlen = b.toks[i].len;
+            t->flags = p->flags;
+            t->freq = (p->flags & PB_FREQS) ? (uint32_t)(j - i) : 1;
+            t->pos = NULL;
+            if (p->flags & PB_POSITIONS) {
+                t->pos = posbuf + np;
+                for (size_t k = i; k < j; k++) posbuf[np++] = b.toks[k].position;
+            }
+            i = j;
+        }
+        /* _field_names: one term per path with a value (exists queries). */
+        for (size_t i = 0; i < b.n_paths; i++) {
+            path_state *p = &b.paths[i];
+            if (!p->ntok && !p->ndv) continue;
+            doc_term *t = &d->terms[d->n_terms++];
+            t->field = "_field_names";
+            t->flen = 12;
+            t->term = (const uint8_t *)p->path;
+            t->tlen = (uint32_t)strlen(p->path);
+            t->flags = 0;
+            t->freq = 1;
+            t->pos = NULL;
+        }
+        /* Per-field summaries and doc values. */
+        d->fields = arena_alloc(&d->mem, (b.n_paths ? b.n_paths : 1) * sizeof *d->fields);
+        d->dvs = arena_alloc(&d->mem, (b.n_paths ? b.n_paths : 1) * sizeof *d->dvs);
+        for (size_t i = 0; i < b.n_paths; i++) {
+            path_state *p = &b.paths[i];
+            if (p->ntok) {
+                doc_field *f = &d->fields[d->n_fields++];
+                f->field = p->path;
+                f->distinct = 0;
+                f->ttf = 0;
+                f->norm = 0;
+                if (p->has_norms) {
+                    uint32_t len = p->ntok - p->noverlap;
+                    if (len) f->norm = index_norm_encode(len);
+                }
+            }
+            if (p->ndv) dv_encode(&d->mem, p, &d->dvs[d->n_dvs++]);
+        }
+        for (size_t i = 0; i < d->n_terms; i++) {
+            doc_term *t = &d->terms[i];
+            for (size_t k = 0; k < d->n_fields; k++) {
+                if (d->fields[k].field != t->field) continue;
+                d->fields[k].distinct++;
+                d->fields[k].ttf += t->freq;
+                break;
+            }
+        }
+        /* Fields whose every value analysed to nothing do not count. */
+        size_t m = 0;
+        for (size_t i = 0; i < d->n_fields; i++)
+            if (d->fields[i].distinct) d->fields[m++] = d->fields[i];
+        d->n_fields = m;
+    }
+
+    for (size_t i = 0; i < b.n_paths; i++) {
+        free(b.paths[i].dl);
+        free(b.paths[i].dd);
+        free(b.paths[i].ds);
+    }
+    free(b.paths);
+    free(b.toks);
+    if (rc < 0) {
+        index_doc_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* ======================================================================== */
+/* The batch writer                                                         */
+
+typedef struct wdoc {
+    const index_doc *d;
+    uint64_t docnum;
+} wdoc;
+
+struct index_writer {
+    store *st;
+    store_txn *txn;
+    wdoc *docs;
+    size_t n, cap;
+    arena vals;            /* values handed to the store with STORE_KV_BORROW: live until freed */
+    buf scratch;
+};
+
+index_writer *index_writer_begin(store *st, store_txn *txn)
+{
+    index_writer *w = xcalloc(1, sizeof *w);
+    w->st = st;
+    w->txn = txn;
+    w->vals.chunk_size = 256 * 1024;
+    return w;
+}
+
+void index_writer_add(index_writer *w, const index_doc *doc, uint64_t docnum)
+{
+    if (!doc) return;
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->docs = xrealloc(w->docs, w->cap * sizeof *w->docs);
+    }
+    w->docs[w->n++] = (wdoc){ doc, docnum };
+}
+
+void index_writer_free(index_writer *w)
+{
+    if (!w) return;
+    free(w->docs);
+    arena_free(&w->vals);
+    buf_free(&w->scratch);
+    free(w);
+}
+
+static int put(index_writer *w, store_table t, const uint8_t *key, size_t klen, const void *val, size_t vlen,
+               es_err *err)
+{
+    void *copy = arena_alloc(&w->vals, vlen ? vlen : 1);
+    if (vlen) memcpy(copy, val, vlen);
+    return store_kv_put(w->txn, t, key, klen, copy, vlen, STORE_KV_BORROW, err) < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Postings                                                                 */
+
+/* One posting being written: a docnum with its freq and positions. */
+typedef struct wpost {
+    uint64_t docnum;
+    uint32_t freq;
+    const uint32_t *pos;
+} wpost;
+
+typedef struct ref {
+    const doc_term *t;
+    uint64_t docnum;
+} ref;
+
+static int cmp_term_key(const doc_term *a, const doc_term *b)
+{
+    if (a->field != b->field) {
+        int c = strcmp(a->field, b->field);
+        if (c) return c;
+    }
+    size_t n = a->tlen < b->tlen ? a->tlen : b->tlen;
+    int c = n ? memcmp(a->term, b->term, n) : 0;
+    if (c) return c;
+    return (a->tlen > b->tlen) - (a->tlen < b->tlen);
+}
+
+static int cmp_ref(const void *x, const void *y)
+{
+    const ref *a = x, *b = y;
+    int c = cmp_term_key(a->t, b->t);
+    if (c) return c;
+    return (a->docnum > b->docnum) - (a->docnum < b->docnum);
+}
+
+/* Encodes n postings as one block. */
+static void block_encode(buf *out, const wpost *p, size_t n, uint8_t flags)
+{
+    uint8_t tmp[10];
+    buf_reset(out);
+    buf_append(out, tmp, ix_varint_put(tmp, n));
+    buf_append(out, tmp, ix_varint_put(tmp, p[0].docnum));
+    buf_putc(out, (char)flags);
+    for (size_t i = 1; i < n; i++) buf_append(out, tmp, ix_varint_put(tmp, p[i].docnum - p[i - 1].docnum));
+    if (flags & PB_FREQS)
+        for (size_t i = 0; i < n; i++) buf_append(out, tmp, ix_varint_put(tmp, p[i].freq));
+    if (flags & PB_POSITIONS) {
+        size_t plen = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t prev = 0;
+            for (uint32_t k = 0; k < p[i].freq; k++) {
+                plen += ix_varint_put(tmp, p[i].pos[k] - prev);
+                prev = p[i].pos[k];
+            }
+        }
+        buf_append(out, tmp, ix_varint_put(tmp, plen));
+        for (size_t i = 0; i < n; i++) {
+            uint32_t prev = 0;
+            for (uint32_t k = 0; k < p[i].freq; k++) {
+                buf_append(out, tmp, ix_varint_put(tmp, p[i].pos[k] - prev));
+                prev = p[i].pos[k];
+            }
+        }
+    }
+}
+
+typedef struct term_work {
+    wpost *posts;
+    size_t n, cap;
+    uint32_t *pos;          /* decoded tail positions */
+    size_t npos, cappos;
+    buf val;
+    buf blk;
+} term_work;
+
+static void tw_push(term_work *tw, uint64_t docnum, uint32_t freq, const uint32_t *pos)
+{
+    if (tw->n == tw->cap) {
+        tw->cap = tw->cap ? tw->cap * 2 : 256;
+        tw->posts = xrealloc(tw->posts, tw->cap * sizeof *tw->posts);
+    }
+    tw->posts[tw->n++] = (wpost){ docnum, freq, pos };
+}
+
+static int corrupt(es_err *err, const char *what)
+{
+    return es_err_set(err, ES_ILLEGAL_STATE, "corrupt index: bad %s", what);
+}
+
+/* Appends the postings refs[a..b) (one field and term, docnum ascending) to the term. */
+static int write_term(index_writer *w, const index_tables *tb, const ref *refs, size_t n, term_work *tw,
+                      es_err *err)
+{
+    const doc_term *t0 = refs[0].t;
+    uint8_t key[INDEX_KEY_MAX];
+    size_t klen = index_key_term(key, t0->field, t0->term, t0->tlen);
+    store_blob cur;
+    int rc = store_kv_get(w->txn, tb->terms, key, klen, &cur, err);
+    if (rc < 0) return -1;
+    uint64_t df = 0, ttf = 0;
+    uint8_t flags = t0->flags;
+    tw->n = 0;
+    tw->npos = 0;
+    if (rc == 1) {
+        term_entry te;
+        if (term_entry_decode(cur.p, cur.len, &te) < 0) return corrupt(err, "term entry");
+        df = te.doc_freq;
+        ttf = te.total_term_freq;
+        if (te.tail_len) {
+            postings_block pb;
+            if (postings_block_decode(te.tail, te.tail_len, &pb) < 0) return corrupt(err, "tail block");
+            flags = pb.flags; /* keep the term's layout */
+            size_t total = 0;
+            for (uint32_t i = 0; i < pb.n; i++) total += pb.freqs[i];
+            if (pb.flags & PB_POSITIONS) {
+                if (tw->cappos < total) {
+                    tw->cappos = total;
+                    tw->pos = xrealloc(tw->pos, total * sizeof *tw->pos);
+                }
+                const uint8_t *q = pb.pos, *end = pb.pos + pb.pos_len;
+                for (size_t i = 0; i < total; i++) {
+                    uint64_t dlt;
+                    if (!(q = ix_varint_get(q, end, &dlt))) return corrupt(err, "positions");
+                    tw->pos[i] = (uint32_t)dlt;
+                }
+            }
+            /* positions are deltas per doc: make them absolute */
+            size_t off = 0;
+            for (uint32_t i = 0; i < pb.n; i++) {
+                const uint32_t *pp = NULL;
+                if (pb.flags & PB_POSITIONS) {
+                    uint32_t acc = 0;
+                    for (uint32_t k = 0; k < pb.freqs[i]; k++) {
+                        acc += tw->pos[off + k];
+                        tw->pos[off + k] = acc;
+                    }
+                    pp = tw->pos + off;
+                    off += pb.freqs[i];
+                }
+                tw_push(tw, pb.docs[i], pb.freqs[i], pp);
+            }
+        }
+    }
+    uint64_t last = tw->n ? tw->posts[tw->n - 1].docnum : 0;
+    static const uint32_t zero_pos[1] = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        const doc_term *t = refs[i].t;
+        if (refs[i].docnum <= last) continue; /* never: docnums only grow */
+        last = refs[i].docnum;
+        uint32_t freq = (flags & PB_FREQS) ? t->freq : 1;
+        const uint32_t *pos = t->pos;
+        if ((flags & PB_POSITIONS) && !pos) pos = zero_pos, freq = 1;
+        tw_push(tw, refs[i].docnum, freq, pos);
+        df++;
+        ttf += freq;
+    }
+    /* Seal full blocks into ix.post. */
+    size_t start = 0;
+    while (tw->n - start >= POSTINGS_BLOCK_MAX) {
+        block_encode(&tw->blk, tw->posts + start, POSTINGS_BLOCK_MAX, flags);
+        uint8_t pkey[INDEX_KEY_MAX];
+        size_t pklen = index_key_post(pkey, t0->field, t0->term, t0->tlen, tw->posts[start].docnum);
+        if (put(w, tb->post, pkey, pklen, tw->blk.p, tw->blk.len, err) < 0) return -1;
+        start += POSTINGS_BLOCK_MAX;
+    }
+    /* The term entry with the rest as its tail. */
+    uint8_t tmp[10];
+    buf_reset(&tw->val);
+    buf_append(&tw->val, tmp, ix_varint_put(tmp, df));
+    buf_append(&tw->val, tmp, ix_varint_put(tmp, ttf));
+    if (tw->n > start) {
+        block_encode(&tw->blk, tw->posts + start, tw->n - start, flags);
+        buf_append(&tw->val, tw->blk.p, tw->blk.len);
+    }
+    return put(w, tb->terms, key, klen, tw->val.p, tw->val.len, err);
+}
+
+static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < w->n; i++) total += w->docs[i].d->n_terms;
+    if (!total) return 0;
+    ref *refs = xmalloc(total * sizeof *refs);
+    size_t k = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->docs[i].d->n_terms; j++) refs[k++] = (ref){ &w->docs[i].d->terms[j], w->docs[i].docnum };
+    qsort(refs, total, sizeof *refs, cmp_ref);
+    term_work tw = { 0 };
+    int rc = 0;
+    for (size_t i = 0; i < total && rc == 0;) {
+        size_t j = i + 1;
+        while (j < total && cmp_term_key(refs[j].t, refs[i].t) == 0) j++;
+        rc = write_term(w, tb, refs + i, j - i, &tw, err);
+        i = j;
+    }
+    free(tw.posts);
+    free(tw.pos);
+    buf_free(&tw.val);
+    buf_free(&tw.blk);
+    free(refs);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Field statistics                                                         */
+
+typedef struct fref {
+    const doc_field *f;
+} fref;
+
+static int cmp_fref(const void *x, const void *y)
+{
+    const fref *a = x, *b = y;
+    return strcmp(a->f->field, b->f->field);
+}
+
+static int flush_fields(index_writer *w, const index_tables *tb, es_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < w->n; i++) total += w->docs[i].d->n_fields;
+    if (!total) return 0;
+    fref *fr = xmalloc(total * sizeof *fr);
+    size_t k = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->docs[i].d->n_fields; j++) fr[k++] = (fref){ &w->docs[i].d->fields[j] };
+    qsort(fr, total, sizeof *fr, cmp_fref);
+    int rc = 0;
+    for (size_t i = 0; i < total && rc == 0;) {
+        size_t j = i;
+        index_field_stats add = { 0 };
+        while (j < total && !strcmp(fr[j].f->field, fr[i].f->field)) {
+            add.doc_count++;
+            add.sum_ttf += fr[j].f->ttf;
+            add.sum_df += fr[j].f->distinct;
+            j++;
+        }
+        const char *field = fr[i].f->field;
+        size_t klen = strlen(field);
+        store_blob cur;
+        int g = store_kv_get(w->txn, tb->fields, field, klen, &cur, err);
+        if (g < 0) { rc = -1; break; }
+        if (g == 1) {
+            index_field_stats old;
+            if (index_field_stats_decode(cur.p, cur.len, &old) < 0) { rc = corrupt(err, "field stats"); break; }
+            add.doc_count += old.doc_count;
+            add.sum_ttf += old.sum_ttf;
+            add.sum_df += old.sum_df;
+        }
+        uint8_t v[30];
+        size_t vl = ix_varint_put(v, add.doc_count);
+        vl += ix_varint_put(v + vl, add.sum_ttf);
+        vl += ix_varint_put(v + vl, add.sum_df);
+        rc = put(w, tb->fields, (const uint8_t *)field, klen, v, vl, err);
+        i = j;
+    }
+    free(fr);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Norms and doc values: per (field, block of docnums)                      */
+
+typedef struct bref {
+    const char *field;
+    uint64_t docnum;
+    const void *item;      /* doc_field (norms) or doc_dv */
+} bref;
+
+static int cmp_bref(const void *x, const void *y)
+{
+    const bref *a = x, *b = y;
+    int c = a->field == b->field ? 0 : strcmp(a->field, b->field);
+    if (c) return c;
+    return (a->docnum > b->docnum) - (a->docnum < b->docnum);
+}
+
+static int flush_norms(index_writer *w, const index_tables *tb, es_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->docs[i].d->n_fields; j++) total += w->docs[i].d->fields[j].norm != 0;
+    if (!total) return 0;
+    bref *br = xmalloc(total * sizeof *br);
+    size_t k = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->docs[i].d->n_fields; j++)
+            if (w->docs[i].d->fields[j].norm)
+                br[k++] = (bref){ w->docs[i].d->fields[j].field, w->docs[i].docnum, &w->docs[i].d->fields[j] };
+    qsort(br, total, sizeof *br, cmp_bref);
+    int rc = 0;
+    const uint64_t bsize = 1u << INDEX_NORMS_BLOCK_SHIFT;
+    for (size_t i = 0; i < total && rc == 0;) {
+        uint64_t block = br[i].docnum >> INDEX_NORMS_BLOCK_SHIFT;
+        size_t j = i;
+        while (j < total && !strcmp(br[j].field, br[i].field) && (br[j].docnum >> INDEX_NORMS_BLOCK_SHIFT) == block) j++;
+        uint8_t key[INDEX_KEY_MAX];
+        size_t klen = index_key_block(key, br[i].field, block);
+        store_blob cur;
+        int g = store_kv_get(w->txn, tb->norms, key, klen, &cur, err);
+        if (g < 0) { rc = -1; break; }
+        size_t need = (size_t)(br[j - 1].docnum - block * bsize) + 1;
+        size_t have = g == 1 ? cur.len : 0;
+        size_t len = need > have ? need : have;
+        uint8_t *v = arena_alloc(&w->vals, len);
+        memset(v, 0, len);
+        if (have) memcpy(v, cur.p, have);
+        for (size_t m = i; m < j; m++) v[br[m].docnum - block * bsize] = ((const doc_field *)br[m].item)->norm;
+        rc = store_kv_put(w->txn, tb->norms, key, klen, v, len, STORE_KV_BORROW, err) < 0 ? -1 : 0;
+        i = j;
+    }
+    free(br);
+    return rc;
+}
+
+static int flush_dv(index_writer *w, const index_tables *tb, es_err *err)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < w->n; i++) total += w->docs[i].d->n_dvs;
+    if (!total) return 0;
+    bref *br = xmalloc(total * sizeof *br);
+    size_t k = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->docs[i].d->n_dvs; j++)
+            br[k++] = (bref){ w->docs[i].d->dvs[j].field, w->docs[i].docnum, &w->docs[i].d->dvs[j] };
+    qsort(br, total, sizeof *br, cmp_bref);
+    int rc = 0;
+    for (size_t i = 0; i < total && rc == 0;) {
+        uint64_t block = br[i].docnum >> INDEX_DV_BLOCK_SHIFT;
+        size_t j = i;
+        size_t add = 0;
+        while (j < total && !strcmp(br[j].field, br[i].field) && (br[j].docnum >> INDEX_DV_BLOCK_SHIFT) == block) {
+            add += ((const doc_dv *)br[j].item)->len + 12;
+            j++;
+        }
+        uint8_t key[INDEX_KEY_MAX];
+        size_t klen = index_key_block(key, br[i].field, block);
+        store_blob cur;
+        int g = store_kv_get(w->txn, tb->dv, key, klen, &cur, err);
+        if (g < 0) { rc = -1; break; }
+        size_t have = g == 1 ? cur.len : 0;
+        uint8_t *v = arena_alloc(&w->vals, have + add);
+        if (have) memcpy(v, cur.p, have);
+        uint8_t *q = v + have;
+        uint64_t prev = UINT64_MAX;
+        for (size_t m = i; m < j; m++) {
+            const doc_dv *dv = br[m].item;
+            if (br[m].docnum == prev) continue;
+            prev = br[m].docnum;
+            *q++ = (uint8_t)(br[m].docnum & ((1u << INDEX_DV_BLOCK_SHIFT) - 1));
+            q += ix_varint_put(q, dv->count);
+            memcpy(q, dv->bytes, dv->len);
+            q += dv->len;
+        }
+        rc = store_kv_put(w->txn, tb->dv, key, klen, v, (size_t)(q - v), STORE_KV_BORROW, err) < 0 ? -1 : 0;
+        i = j;
+    }
+    free(br);
+    return rc;
+}
+
+int index_writer_flush(index_writer *w, es_err *err)
+{
+    if (!w->n) return 0;
+    index_tables tb;
+    if (index_tables_get(w->st, &tb, err) < 0) return -1;
+    if (flush_postings(w, &tb, err) < 0) return -1;
+    if (flush_fields(w, &tb, err) < 0) return -1;
+    if (flush_norms(w, &tb, err) < 0) return -1;
+    if (flush_dv(w, &tb, err) < 0) return -1;
+    w->n = 0;
+    return 0;
+}
