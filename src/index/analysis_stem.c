@@ -15,12 +15,13 @@
 #include <libstemmer.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistr.h>
 
 /* ------------------------------------------------------------------------ */
 /* Porter */
 
 typedef struct porter {
-    char *b;
+    uint32_t *b; /* code points, as Lucene works on chars */
     int k;  /* end of the word (inclusive) */
     int j;  /* end of the stem before a matched suffix */
 } porter;
@@ -79,7 +80,7 @@ static bool double_cons(const porter *z, int j)
 static bool cvc(const porter *z, int i)
 {
     if (i < 2 || !cons(z, i) || cons(z, i - 1) || !cons(z, i - 2)) return false;
-    char ch = z->b[i];
+    uint32_t ch = z->b[i];
     return ch != 'w' && ch != 'x' && ch != 'y';
 }
 
@@ -88,7 +89,8 @@ static bool ends(porter *z, const char *s)
     int l = (int)strlen(s);
     int o = z->k - l + 1;
     if (o < 0) return false;
-    if (memcmp(z->b + o, s, (size_t)l) != 0) return false;
+    for (int i = 0; i < l; i++)
+        if (z->b[o + i] != (unsigned char)s[i]) return false;
     z->j = z->k - l;
     return true;
 }
@@ -96,7 +98,7 @@ static bool ends(porter *z, const char *s)
 static void setto(porter *z, const char *s)
 {
     int l = (int)strlen(s);
-    memcpy(z->b + z->j + 1, s, (size_t)l);
+    for (int i = 0; i < l; i++) z->b[z->j + 1 + i] = (unsigned char)s[i];
     z->k = z->j + l;
 }
 
@@ -121,7 +123,7 @@ static void step1ab(porter *z)
         else if (ends(z, "bl")) setto(z, "ble");
         else if (ends(z, "iz")) setto(z, "ize");
         else if (double_cons(z, z->k)) {
-            char ch = z->b[z->k--];
+            uint32_t ch = z->b[z->k--];
             if (ch == 'l' || ch == 's' || ch == 'z') z->k++;
         } else if (measure(z) == 1 && cvc(z, z->k)) {
             setto(z, "e");
@@ -245,14 +247,33 @@ static void step5(porter *z)
 size_t an_porter_stem(char *b, size_t len)
 {
     if (len <= 2 || len > 1u << 20) return len;
-    porter z = { .b = b, .k = (int)len - 1, .j = 0 };
-    step1ab(&z);
-    step1c(&z);
-    step2(&z);
-    step3(&z);
-    step4(&z);
-    step5(&z);
-    return (size_t)(z.k + 1);
+    uint32_t stackbuf[64];
+    uint32_t *cp = len + 2 <= ARRAY_LEN(stackbuf) ? stackbuf : xmalloc((len + 2) * sizeof *cp);
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        ucs4_t c;
+        int k = u8_mbtouc(&c, (const uint8_t *)b + i, len - i);
+        if (k <= 0) k = 1;
+        cp[n++] = c;
+        i += (size_t)k;
+    }
+    size_t out = len;
+    if (n > 2) {
+        porter z = { .b = cp, .k = (int)n - 1, .j = 0 };
+        step1ab(&z);
+        step1c(&z);
+        step2(&z);
+        step3(&z);
+        step4(&z);
+        step5(&z);
+        out = 0;
+        for (int i = 0; i <= z.k; i++) {
+            int k = u8_uctomb((uint8_t *)b + out, cp[i], 6);
+            out += (size_t)(k > 0 ? k : 0);
+        }
+    }
+    if (cp != stackbuf) free(cp);
+    return out;
 }
 
 size_t an_minimal_english_stem(char *s, size_t len)

@@ -676,10 +676,12 @@ uint32_t index_norm_decode(uint8_t b);
  * Supported (names as Elasticsearch spells them):
  *   analyzers   standard, simple, whitespace, stop, keyword, english, snowball
  *               (English/Porter stemmers + the snowball languages libstemmer
- *               has), fingerprint, pattern (\W+ and simple patterns), custom
+ *               has), fingerprint, pattern, custom
  *   tokenizers  standard, whitespace, keyword, letter, lowercase, ngram,
  *               edge_ngram, path_hierarchy (PathHierarchy), char_group,
- *               uax_url_email, pattern (see pattern analyzer)
+ *               uax_url_email, pattern (a Java regex subset run as POSIX ERE:
+ *               classes, \w \W \s \S \d \D, groups, alternation, bounds;
+ *               lookaround, lazy quantifiers and \p{..} are refused)
  *   filters     lowercase, uppercase, asciifolding, stop, stemmer, porter_stem,
  *               snowball, length, trim, unique, truncate, reverse, shingle,
  *               ngram, edge_ngram, keyword_marker, elision, apostrophe,

@@ -134,7 +134,7 @@ static int str_field(http_req *req, const json_val *root, const json_val *v, con
                      es_err *err)
 {
     if (json_type_of(v) != JSON_STRING)
-        return body_error(err, req, root, v, true, "%s doesn't support values of type: %s", key, token_name(v));
+        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, token_name(v));
     size_t n;
     *out = json_str(v, &n);
     return 0;
@@ -151,7 +151,7 @@ static int str_array_field(http_req *req, const json_val *root, const json_val *
         return 0;
     }
     if (json_type_of(v) != JSON_ARRAY)
-        return body_error(err, req, root, v, true, "%s doesn't support values of type: %s", key, token_name(v));
+        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, token_name(v));
     size_t len = json_len(v);
     *out = xmalloc((len ? len : 1) * sizeof **out);
     *n = 0;
@@ -167,7 +167,7 @@ static int str_array_field(http_req *req, const json_val *root, const json_val *
         } else {
             free(*out);
             *out = NULL;
-            return body_error(err, req, root, e, false, "[%s] failed to parse field [%s]", key, key);
+            return body_error(err, req, root, v, false, "failed to parse field [%s]", key);
         }
         (*out)[(*n)++] = s;
     }
@@ -199,7 +199,7 @@ static int component_array(http_req *req, const json_val *root, const json_val *
         return component(req, root, v, key, *out, err);
     }
     if (json_type_of(v) != JSON_ARRAY)
-        return body_error(err, req, root, v, true, "%s doesn't support values of type: %s", key, token_name(v));
+        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, token_name(v));
     size_t len = json_len(v);
     *out = xcalloc(len ? len : 1, sizeof **out);
     *n = len;
@@ -233,7 +233,7 @@ static int parse_request(http_req *req, const json_val *body, analyze_req *r, es
             if (str_field(req, body, v, "normalizer", &r->normalizer, err)) return -1;
         } else if (!strcmp(key, "tokenizer")) {
             if (json_type_of(v) != JSON_STRING && json_type_of(v) != JSON_OBJECT)
-                return body_error(err, req, body, v, true, "tokenizer doesn't support values of type: %s",
+                return body_error(err, req, body, v, false, "tokenizer doesn't support values of type: %s",
                                   token_name(v));
             if (component(req, body, v, "tokenizer", &r->tokenizer, err)) return -1;
             r->has_tokenizer = true;
@@ -251,11 +251,15 @@ static int parse_request(http_req *req, const json_val *body, analyze_req *r, es
             if (json_type_of(v) == JSON_BOOL) r->explain = json_bool(v);
             else if (s && !strcmp(s, "true")) r->explain = true;
             else if (s && !strcmp(s, "false")) r->explain = false;
-            else if (s)
-                return body_error(err, req, body, v, false,
-                                  "Failed to parse value [%s] as only [true] or [false] are allowed.", s);
-            else
-                return body_error(err, req, body, v, true, "explain doesn't support values of type: %s",
+            else if (s) {
+                es_err *cause = xcalloc(1, sizeof *cause);
+                es_err_set(cause, ES_ILLEGAL_ARGUMENT,
+                           "Failed to parse value [%s] as only [true] or [false] are allowed.", s);
+                body_error(err, req, body, v, false, "failed to parse field [explain]");
+                es_err_cause(err, cause);
+                return -1;
+            } else
+                return body_error(err, req, body, v, false, "explain doesn't support values of type: %s",
                                   token_name(v));
         } else if (!strcmp(key, "attributes")) {
             free(r->attributes);
