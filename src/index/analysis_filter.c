@@ -739,6 +739,7 @@ static int stemmer_language(an_ctx *c, an_filter *f, const char *lang, es_err *e
 an_filter *an_filter_new(an_ctx *c, const char *type, const char *name, const an_params *p, es_err *err)
 {
     static const an_params none = { 0 };
+    bool prebuilt = p == NULL; /* a filter used by name, without settings */
     if (!p) p = &none;
     an_filter *f = arena_alloc(c->mem, sizeof *f);
     memset(f, 0, sizeof *f);
@@ -863,7 +864,12 @@ an_filter *an_filter_new(an_ctx *c, const char *type, const char *name, const an
         f->normalizing = true;
         bool ic, has;
         if (an_param_bool(p, "articles_case", false, &ic, err)) return NULL;
+        if (an_param_has(p, "articles_path"))
+            return es_err_set(err, ES_ILLEGAL_ARGUMENT, "articles_path is not supported by this node (ferry)"), NULL;
         if (an_param_words(p, "articles", c, ic, &f->words, &has, err)) return NULL;
+        if (!has && !prebuilt)
+            return es_err_set(err, ES_ILLEGAL_ARGUMENT, "elision filter requires [articles] or [articles_path] setting"),
+                   NULL;
         if (!has) word_set_from(c, french_articles, ARRAY_LEN(french_articles), true, &f->words);
     } else if (!strcmp(type, "apostrophe")) {
         f->kind = TF_APOSTROPHE;

@@ -445,6 +445,11 @@ TEST(shaping_filters)
                 "dog jumps over resting zebra");
     ADHOC_TERMS("{\"tokenizer\":\"standard\",\"filter\":[\"elision\"]}", "j’examine près du wharf",
                 "examine|près|du|wharf");
+    ADHOC_TERMS("{\"tokenizer\":\"standard\",\"filter\":[{\"type\":\"elision\",\"articles\":[\"l\"],"
+                "\"articles_case\":true}]}",
+                "L'avion j'ai", "avion|j'ai");
+    ADHOC_ERROR("{\"tokenizer\":\"standard\",\"filter\":[{\"type\":\"elision\"}]}",
+                "elision filter requires [articles] or [articles_path] setting");
     ADHOC_TERMS("{\"tokenizer\":\"standard\",\"filter\":[\"apostrophe\"]}", "Istanbul'a veya Istanbul'dan",
                 "Istanbul|veya|Istanbul");
     ADHOC_TERMS("{\"tokenizer\":\"whitespace\",\"filter\":[\"decimal_digit\"]}", "१-one two-२ ३", "1-one|two-2|3");
