@@ -654,6 +654,7 @@ int indices_create(indices *ix, const char *name, const json_val *body, index_vi
     }
 
     index_settings *settings = NULL;
+    analysis *an = NULL;
     mapping *map = NULL;
     index_alias *aliases = NULL;
     size_t n_aliases = 0;
@@ -663,11 +664,14 @@ int indices_create(indices *ix, const char *name, const json_val *body, index_vi
     if (index_settings_parse(jsettings, SETTINGS_CREATE, &settings, err)) goto done;
     index_create_info info = { .provided_name = name };
     index_settings_fill_defaults(settings, &info);
+    /* The analysis chain must build, and every analyzer the mapping names must exist. */
+    an = analysis_build(settings, err);
+    if (!an) goto done;
     mapping_limits limits;
     index_settings_mapping_limits(settings, &limits);
     if (jmappings && !json_is_null(jmappings)) {
         map = mapping_parse(jmappings, &limits, err);
-        if (!map) goto done;
+        if (!map || analysis_check_mapping(an, map, err)) goto done;
     } else {
         map = mapping_empty();
     }
@@ -679,14 +683,14 @@ int indices_create(indices *ix, const char *name, const json_val *body, index_vi
         aliases = xcalloc(json_len(jaliases) + 1, sizeof *aliases);
         json_iter ai = json_iter_begin(jaliases);
         while ((v = json_iter_next(&ai, &k, &kn))) {
-            char *an = xstrndup(k, kn);
-            int r = validate_alias_name(an, err);
-            if (!r) r = parse_alias_body(an, v, &aliases[n_aliases++], err);
-            if (!r && !strcmp(an, name)) {
-                es_err_set(err, ES_INVALID_ALIAS_NAME, "Invalid alias name [%s]: an index or data stream exists with the same name as the alias", an);
+            char *alias_name = xstrndup(k, kn);
+            int r = validate_alias_name(alias_name, err);
+            if (!r) r = parse_alias_body(alias_name, v, &aliases[n_aliases++], err);
+            if (!r && !strcmp(alias_name, name)) {
+                es_err_set(err, ES_INVALID_ALIAS_NAME, "Invalid alias name [%s]: an index or data stream exists with the same name as the alias", alias_name);
                 r = -1;
             }
-            free(an);
+            free(alias_name);
             if (r) goto done;
         }
         qsort(aliases, n_aliases, sizeof *aliases, alias_cmp);
@@ -735,6 +739,7 @@ int indices_create(indices *ix, const char *name, const json_val *body, index_vi
     }
 done:
     index_settings_free(settings);
+    if (an) analysis_free(an);
     if (map) mapping_unref(map);
     free_aliases(aliases, n_aliases);
     free(settings_json);
@@ -826,6 +831,13 @@ int indices_put_mapping(indices *ix, index_view **views, size_t n, const json_va
             rc = mapping_merge(fresh[i]->mapping, incoming, &fresh[i]->limits, &merged, err);
             mapping_unref(incoming);
             if (rc) break;
+            analysis *an = analysis_build(fresh[i]->settings, err);
+            rc = an ? analysis_check_mapping(an, merged, err) : -1;
+            if (an) analysis_free(an);
+            if (rc) {
+                mapping_unref(merged);
+                break;
+            }
             jsons[i] = mapping_to_json(merged);
             mapping_unref(merged);
             ups[i] = (store_index_update){ .name = fresh[i]->name, .set_mappings = true,
