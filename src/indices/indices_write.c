@@ -10,7 +10,9 @@
  *      A dynamic mapping update is persisted before the document is written,
  *      and the next operations on that index parse against the new mapping.
  *   2. Operations are grouped by (index, shard), each group in batch order;
- *      one write transaction per group, committed (fsync) once.
+ *      one write transaction per group, committed (fsync) once. A large batch
+ *      runs as consecutive windows (1024 items or 16 MiB of sources), so only
+ *      one window's parsed documents are alive at a time.
  *      Updates read the current document inside that transaction, merge,
  *      and parse the result against the mapping; if the result needs a
  *      mapping update, what the transaction wrote so far is committed, the
@@ -877,8 +879,8 @@ static void run_group(batch *b, group *g)
 
 /* ======================================================================== */
 
-int indices_write(indices *ix, const write_op *ops, size_t n, const write_opts *opts, write_result *res,
-                  es_err *err)
+/* Runs ops[0..n) (one window of a batch): phase 1, then one transaction per shard. */
+static void run_window(indices *ix, const write_op *ops, size_t n, const write_opts *opts, write_result *res)
 {
     batch b = { .ix = ix, .opts = opts, .res = res, .n = n };
     b.it = xcalloc(n ? n : 1, sizeof *b.it);
@@ -912,6 +914,30 @@ int indices_write(indices *ix, const write_op *ops, size_t n, const write_opts *
     for (size_t v = 0; v < b.n_views; v++) index_view_release(b.views[v].v);
     free(b.views);
     free(b.it);
+}
+
+/*
+ * A large batch (a big _bulk) runs in windows, one after the other, so that the
+ * parsed and analysed documents of only one window are alive at a time; each
+ * window commits its own shard transactions, and later windows see what earlier
+ * ones wrote. Elasticsearch does not make a bulk atomic either.
+ */
+#define WINDOW_ITEMS 1024
+#define WINDOW_BYTES ((size_t)16 << 20)
+
+int indices_write(indices *ix, const write_op *ops, size_t n, const write_opts *opts, write_result *res,
+                  es_err *err)
+{
+    size_t off = 0;
+    while (off < n) {
+        size_t len = 0, bytes = 0;
+        while (off + len < n && len < WINDOW_ITEMS && (len == 0 || bytes < WINDOW_BYTES)) {
+            bytes += ops[off + len].source_len;
+            len++;
+        }
+        run_window(ix, ops + off, len, opts, res + off);
+        off += len;
+    }
     (void)err;
     return 0;
 }

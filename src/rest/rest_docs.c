@@ -800,16 +800,14 @@ static void write_source(json_w *w, const char *src, size_t len, const src_filte
 /* ======================================================================== */
 /* Write answers                                                            */
 
-/* _shards.total: the primary plus its replicas (auto_expand_replicas on one node: its minimum). */
+/* _shards.total: the primary plus the replicas the index asks for (unassigned on one node). */
 static int64_t shards_total(indices *ix, const char *index)
 {
     index_view *v = indices_get(ix, index);
     if (!v) return 1;
-    int64_t replicas = index_settings_get_int(v->settings, "index.number_of_replicas", 1);
-    const char *ae = index_settings_get(v->settings, "index.auto_expand_replicas");
-    if (ae && strcmp(ae, "false") != 0) replicas = atoll(ae);
+    int64_t total = 1 + index_view_replicas(v);
     index_view_release(v);
-    return 1 + replicas;
+    return total;
 }
 
 /* Looks totals up once per index name within a request. */
