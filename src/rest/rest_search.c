@@ -125,6 +125,42 @@ static void filter_routing(http_req *req, shard_searcher **ss, size_t *n)
     *n = k;
 }
 
+/* indices_boost: [{"index": boost}, ...] (or one object); the first entry naming an index wins. */
+static int apply_indices_boost(rest_node *node, const json_val *ib, shard_searcher **ss, size_t n,
+                               const resolve_opts *ro, es_err *err)
+{
+    size_t entries = json_type_of(ib) == JSON_ARRAY ? json_len(ib) : 1;
+    bool *set = xcalloc(n + 1, sizeof *set);
+    int rc = 0;
+    for (size_t e = 0; e < entries && rc == 0; e++) {
+        const json_val *obj = json_type_of(ib) == JSON_ARRAY ? json_arr_get(ib, e) : ib;
+        json_iter it = json_iter_begin(obj);
+        const char *name;
+        size_t nl;
+        const json_val *bv;
+        while ((bv = json_iter_next(&it, &name, &nl)) && rc == 0) {
+            index_view **views = NULL;
+            size_t nv = 0;
+            if (indices_resolve(node->ix, name, ro, &views, &nv, err) < 0) {
+                rc = -1;
+                break;
+            }
+            float boost = (float)json_num(bv);
+            for (size_t i = 0; i < n; i++) {
+                if (set[i]) continue;
+                for (size_t k = 0; k < nv; k++)
+                    if (shard_searcher_view(ss[i])->si == views[k]->si) {
+                        shard_searcher_set_boost(ss[i], boost);
+                        set[i] = true;
+                    }
+            }
+            indices_views_free(views, nv);
+        }
+    }
+    free(set);
+    return rc;
+}
+
 typedef struct aggs_write_ctx {
     const search_aggs_ops *ops;
     search_aggs *aggs;
@@ -151,19 +187,22 @@ static void run(http_req *req, http_resp *resp, rest_node *node, bool is_count)
     const search_aggs_ops *aops = NULL;
 
     if (body_doc(req, &doc, &root, &err) < 0) goto fail;
-    resolve_opts ro = resolve_opts_default();
-    if (rest_resolve_opts(req, &ro, &err) < 0) goto fail;
-    if (indices_resolve(node->ix, http_path_param(req, "index"), &ro, &views, &nv, &err) < 0) goto fail;
     search_url_params p;
     url_params(req, &p, node);
     if (is_count) {
         /* _count takes fewer parameters; those it does not know never reach here */
         p.from = p.size = p.sort = NULL;
     }
+    /* The request is validated before the indices are resolved, as Elasticsearch does. */
     search_request sr;
-    if (search_request_parse(&sr, http_req_arena(req), doc, root, &p, views, nv, is_count, &err) < 0) goto fail;
+    if (search_request_parse(&sr, http_req_arena(req), doc, root, &p, NULL, 0, is_count, &err) < 0) goto fail;
+    resolve_opts ro = resolve_opts_default();
+    if (rest_resolve_opts(req, &ro, &err) < 0) goto fail;
+    if (indices_resolve(node->ix, http_path_param(req, "index"), &ro, &views, &nv, &err) < 0) goto fail;
+    if (search_request_validate(&sr, views, nv, p.scroll, &err) < 0) goto fail;
     if (search_shards_open(indices_store(node->ix), views, nv, &ss, &ns, &err) < 0) goto fail;
     filter_routing(req, ss, &ns);
+    if (sr.indices_boost && apply_indices_boost(node, sr.indices_boost, ss, ns, &ro, &err) < 0) goto fail;
     search_collector *extra[1];
     size_t n_extra = 0;
     if (sr.aggs && !is_count) {

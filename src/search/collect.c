@@ -22,7 +22,7 @@ int shard_collect(shard_searcher *s, uint32_t shard_index, const query *q, searc
     bool scores = opts->has_min_score;
     for (size_t i = 0; i < n; i++) scores |= cs[i]->needs_scores;
     for (size_t i = 0; i < n_post; i++) scores |= post_cs[i]->needs_scores;
-    doc_iter *it = query_iter(q, s, 1.0f, scores ? QI_SCORES : 0, err);
+    doc_iter *it = query_iter(q, s, s->boost, scores ? QI_SCORES : 0, err);
     if (!it) return -1;
     doc_iter *pf = NULL;
     if (opts->post_filter && n_post) {
@@ -139,6 +139,7 @@ struct topk_collector {
     /* scratch for the candidate */
     sort_value *cand_sort;
     bool *cand_missing;
+    sort_value *after_vals; /* after's values converted for the current shard's fields */
     search_hit *out;        /* sorted result */
     size_t n_out;
 };
@@ -286,6 +287,8 @@ static int doc_sort_values(topk_collector *t, uint64_t docnum, float score, sort
     return 0;
 }
 
+static int convert_after(topk_collector *t, shard_searcher *s, es_err *err);
+
 static int topk_begin(search_collector *c, shard_searcher *s, uint32_t shard_index, es_err *err)
 {
     topk_collector *t = c->ctx;
@@ -319,6 +322,51 @@ static int topk_begin(search_collector *c, shard_searcher *s, uint32_t shard_ind
             t->dv_kinds[i] = index_dv_kind(&tmp);
         }
     }
+    return convert_after(t, s, err);
+}
+
+/* search_after values as the current shard's fields read them (date strings parsed). */
+static int convert_after(topk_collector *t, shard_searcher *s, es_err *err)
+{
+    if (!t->after || !t->n_sorts) return 0;
+    if (!t->after_vals) t->after_vals = xcalloc(t->n_sorts, sizeof *t->after_vals);
+    for (size_t i = 0; i < t->n_sorts; i++) {
+        sort_value v = t->after->sort[i];
+        const mfield *f = t->sfields[i];
+        if (v.kind == SV_STR && f && (f->type == FT_DATE || f->type == FT_DATE_NANOS)) {
+            date_format *own = NULL;
+            const date_format *fmt = f->format;
+            if (t->sorts[i].format) {
+                es_err fe = { 0 };
+                own = date_format_compile(t->sorts[i].format, &fe);
+                es_err_free(&fe);
+                if (own) fmt = own;
+            }
+            int64_t sec;
+            int32_t nanos;
+            bool ok = fmt && date_format_parse(fmt, v.s, v.slen, false, &sec, &nanos);
+            if (!ok) {
+                es_err_set(err, ES_PARSE, "failed to parse date field [%.*s] with format [%s]", (int)v.slen, v.s,
+                           fmt ? date_format_spec(fmt) : DATE_FORMAT_DEFAULT);
+                date_format_free(own);
+                return -1;
+            }
+            date_format_free(own);
+            v.kind = SV_LONG;
+            v.l = f->type == FT_DATE_NANOS ? sec * 1000000000 + nanos : sec * 1000 + nanos / 1000000;
+        } else if (v.kind == SV_STR && f && index_dv_kind(f) != DV_BYTES) {
+            char *end;
+            char *tmp = xstrndup(v.s, v.slen);
+            double d = strtod(tmp, &end);
+            bool num = *end == 0 && end != tmp;
+            free(tmp);
+            if (num) {
+                if (index_dv_kind(f) == DV_DOUBLE) { v.kind = SV_DOUBLE; v.d = d; }
+                else { v.kind = SV_LONG; v.l = (int64_t)d; }
+            }
+        }
+        t->after_vals[i] = v;
+    }
     return 0;
 }
 
@@ -345,7 +393,7 @@ static int topk_collect(search_collector *c, uint64_t docnum, float score, es_er
         int cmp = 0;
         if (t->n_sorts) {
             for (size_t i = 0; i < t->n_sorts && !cmp; i++) {
-                const sort_value *av = &t->after->sort[i];
+                const sort_value *av = t->after_vals ? &t->after_vals[i] : &t->after->sort[i];
                 bool am = av->kind == SV_NULL;
                 sort_value conv = *av;
                 /* compare like with like */
@@ -493,6 +541,7 @@ void topk_free(topk_collector *t)
     free(t->sfields);
     free(t->cand_sort);
     free(t->cand_missing);
+    free(t->after_vals);
     free(t->sorts);
     free(t->heap);
     free(t->out);

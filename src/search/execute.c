@@ -444,9 +444,48 @@ static void write_date(json_w *w, int64_t v, bool nanos)
     buf_free(&b);
 }
 
+/* A number through a java.text.DecimalFormat pattern ("#.0", "0.00", "#"): fraction digits only. */
+static void write_decimal(json_w *w, double d, const char *pattern)
+{
+    const char *dot = strchr(pattern, '.');
+    int min = 0, max = 0;
+    if (dot)
+        for (const char *p = dot + 1; *p; p++) {
+            if (*p == '0') { min++; max++; }
+            else if (*p == '#') max++;
+        }
+    char b[64];
+    snprintf(b, sizeof b, "%.*f", max, d);
+    if (max > min) {
+        char *e = b + strlen(b);
+        int frac = max;
+        while (frac > min && e[-1] == '0') { *--e = 0; frac--; }
+        if (frac == 0 && e[-1] == '.') *--e = 0;
+    }
+    jw_str(w, b);
+}
+
+static bool decimal_pattern(const char *f)
+{
+    if (!f || !*f) return false;
+    for (const char *p = f; *p; p++)
+        if (!strchr("#0.,", *p)) return false;
+    return true;
+}
+
 static void write_dv_values(json_w *w, dv_reader *r, const dv_values *v, const char *format)
 {
     const mfield *f = dv_reader_field(r);
+    if (decimal_pattern(format) && (dv_reader_kind(r) == DV_DOUBLE ||
+                                    (dv_reader_kind(r) == DV_LONG && f->type != FT_DATE && f->type != FT_DATE_NANOS &&
+                                     f->type != FT_BOOLEAN))) {
+        for (size_t i = 0; i < v->n; i++)
+            write_decimal(w, dv_reader_kind(r) == DV_DOUBLE ? v->d[i]
+                             : f->type == FT_SCALED_FLOAT ? (double)v->l[i] / f->scaling_factor
+                                                           : (double)v->l[i],
+                          format);
+        return;
+    }
     for (size_t i = 0; i < v->n; i++) {
         switch (dv_reader_kind(r)) {
         case DV_LONG:
@@ -690,6 +729,13 @@ int search_write_hit(const search_request *req, const search_result *res, const 
     if (rc < 0) return -1;
     index_view *v = shard_searcher_view(s);
     jw_obj_begin(w);
+    if (req->explain) {
+        char sh[300], node[23];
+        snprintf(sh, sizeof sh, "[%s][%u]", v->name, shard_searcher_shard(s));
+        jw_kstr(w, "_shard", sh);
+        store_node_ids(s->st, node, NULL);
+        jw_kstr(w, "_node", node);
+    }
     jw_kstr(w, "_index", v->name);
     if (rc == 1 && !req->stored_fields_none) {
         jw_key(w, "_id");
@@ -707,14 +753,30 @@ int search_write_hit(const search_request *req, const search_result *res, const 
         jw_strn(w, doc.routing, doc.routing_len);
     }
     bool want_source = req->source.fetch && !req->stored_fields_none;
-    if (req->has_stored_fields && !req->source.n_includes && !req->source.n_excludes && req->body &&
-        !json_obj_get(req->body, "_source"))
-        want_source = false;
+    if (req->has_stored_fields && !req->source.n_includes && !req->source.n_excludes &&
+        !(req->body && json_obj_get(req->body, "_source"))) {
+        /* stored_fields without an explicit _source: only when "_source" is one of them */
+        bool listed = false;
+        for (size_t i = 0; i < req->n_stored_fields; i++) listed |= !strcmp(req->stored_fields[i], "_source");
+        want_source = want_source && listed;
+    }
     if (rc == 1 && want_source && mapping_source_enabled(v->mapping)) {
         jw_key(w, "_source");
         write_source(w, &req->source, doc.source, doc.srclen);
     }
     if (rc == 1) write_fields(w, req, s, &doc);
+    if (req->explain) {
+        /* the score only: ferry does not build Lucene's explanation tree */
+        jw_key(w, "_explanation");
+        jw_obj_begin(w);
+        jw_key(w, "value");
+        jw_float(w, isnan(h->score) ? 1.0f : h->score);
+        jw_kstr(w, "description", "score");
+        jw_key(w, "details");
+        jw_arr_begin(w);
+        jw_arr_end(w);
+        jw_obj_end(w);
+    }
     if (res->n_sorts && h->sort) {
         jw_key(w, "sort");
         jw_arr_begin(w);
@@ -737,7 +799,9 @@ int search_write_response(const search_request *req, const search_result *res, s
     search_write_shards(w, res, shards);
     jw_key(w, "hits");
     jw_obj_begin(w);
-    if (req->track_total_hits != -1) {
+    if (req->track_total_hits == -1 && req->rest_total_hits_as_int) {
+        jw_kint(w, "total", -1);
+    } else if (req->track_total_hits != -1) {
         jw_key(w, "total");
         if (req->rest_total_hits_as_int) {
             jw_uint(w, res->total);

@@ -19,7 +19,9 @@ float bm25_idf(uint64_t doc_freq, uint64_t doc_count)
 void bm25_weight_init(bm25_weight *w, float boost, float idf, const field_stats *fs)
 {
     float avgdl = fs->doc_count ? (float)((double)fs->sum_ttf / (double)fs->doc_count) : 1.0f;
-    w->weight = boost * idf;
+    /* Elasticsearch's LegacyBM25Similarity: Lucene's BM25 scorer with the
+     * boost multiplied by (k1 + 1), which keeps the classic numerator. */
+    w->weight = (boost * (1 + BM25_K1)) * idf;
     for (int i = 0; i < 256; i++) {
         float len = (float)index_norm_decode((uint8_t)i);
         w->cache[i] = 1.0f / (BM25_K1 * ((1 - BM25_B) + BM25_B * len / avgdl));

@@ -234,6 +234,7 @@ static qreg builtin[] = {
     { "prefix", qp_prefix },
     { "query_string", qp_query_string },
     { "range", qp_range },
+    { "regexp", qp_regexp },
     { "simple_query_string", qp_simple_query_string },
     { "term", qp_term },
     { "terms", qp_terms },
@@ -245,7 +246,7 @@ static const char *const known_unsupported[] = {
     "boosting", "combined_fields", "distance_feature", "function_score", "fuzzy", "geo_bounding_box",
     "geo_distance", "geo_polygon", "geo_shape", "has_child", "has_parent", "intervals", "knn",
     "match_bool_prefix", "match_phrase_prefix", "more_like_this", "nested", "parent_id", "percolate",
-    "pinned", "rank_feature", "regexp", "script", "script_score", "shape", "span_containing",
+    "pinned", "rank_feature", "script", "script_score", "shape", "span_containing",
     "span_field_masking", "span_first", "span_multi", "span_near", "span_not", "span_or", "span_term",
     "span_within", "sparse_vector", "term_set", "text_expansion", "weighted_tokens", "wrapper",
 };
@@ -564,7 +565,6 @@ static doc_iter *bool_iter(const query *q, shard_searcher *s, float boost, unsig
         else res = doc_iter_all(s, 0);
     } else if (n_req == 0) {
         res = doc_iter_or(should, b->n_should, msm > 0 ? (size_t)msm : 1);
-        should = NULL;
     } else {
         doc_iter *req = doc_iter_and(must, b->n_must, filter, b->n_filter);
         if (b->n_must == 0) req = doc_iter_const(req, 0); /* filters alone score 0 */

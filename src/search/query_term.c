@@ -4,6 +4,7 @@
  */
 #include "search/search_int.h"
 
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -720,3 +721,114 @@ static query *parse_pattern(query_parse_ctx *ctx, const json_val *v, bool wildca
 
 query *qp_prefix(query_parse_ctx *ctx, const json_val *v, es_err *err) { return parse_pattern(ctx, v, false, err); }
 query *qp_wildcard(query_parse_ctx *ctx, const json_val *v, es_err *err) { return parse_pattern(ctx, v, true, err); }
+
+/* ======================================================================== */
+/* regexp (Lucene's syntax is close to POSIX ERE for the common operators)  */
+
+typedef struct q_regexp {
+    query base;
+    const char *field;
+    const char *value;
+    bool case_insensitive;
+} q_regexp;
+
+typedef struct re_ctx {
+    regex_t re;
+    shard_searcher *s;
+    const char *field;
+    docset ds;
+} re_ctx;
+
+static int re_visit(void *c, const void *term, size_t len, const term_stats *ts, es_err *err)
+{
+    re_ctx *x = c;
+    char *t = xstrndup(term, len);
+    bool ok = regexec(&x->re, t, 0, NULL, 0) == 0;
+    free(t);
+    if (!ok) return 0;
+    postings_opts po = { false, false, 1.0f };
+    doc_iter *it = postings_iter(x->s, x->field, term, len, &po, err);
+    if (!it) return -1;
+    docset_add_iter(&x->ds, it);
+    doc_iter_free(it);
+    return 0;
+}
+
+static doc_iter *regexp_iter(const query *q, shard_searcher *s, float boost, unsigned flags, es_err *err)
+{
+    const q_regexp *r = (const q_regexp *)q;
+    int64_t max = index_settings_get_int(shard_searcher_view(s)->settings, "index.max_regex_length", 1000);
+    size_t len = strlen(r->value);
+    if ((int64_t)len > max)
+        return shard_query_error(s, err,
+                                 "The length of regex [%zu] used in the Regexp Query request has exceeded the allowed "
+                                 "maximum of [%lld]. This maximum can be set by changing the [index.max_regex_length] "
+                                 "index level setting.",
+                                 len, (long long)max);
+    const mfield *f = searcher_field(s, r->field);
+    if (!f) return doc_iter_empty();
+    if (!(f->type == FT_KEYWORD || f->type == FT_TEXT || f->type == FT_WILDCARD || f->type == FT_MATCH_ONLY_TEXT ||
+          f->type == FT_CONSTANT_KEYWORD))
+        return shard_query_error(s, err, "Can only use regexp queries on keyword and text fields - not on [%s] which is of type [%s]",
+                                 r->field, field_type_name(f->type));
+    re_ctx c = { .s = s, .field = f->path };
+    char *anch = xasprintf("^(%s)$", r->value);
+    int rc = regcomp(&c.re, anch, REG_EXTENDED | REG_NOSUB | (r->case_insensitive ? REG_ICASE : 0));
+    free(anch);
+    if (rc) return shard_query_error(s, err, "failed to create query: invalid regular expression [%s]", r->value);
+    docset_init(&c.ds, shard_searcher_max_doc(s));
+    rc = shard_terms_visit(s, f->path, NULL, 0, false, NULL, 0, false, NULL, 0, re_visit, &c, err);
+    regfree(&c.re);
+    if (rc < 0) {
+        docset_free(&c.ds);
+        return NULL;
+    }
+    return docset_iter(&c.ds, (flags & QI_SCORES) ? boost : 0);
+}
+
+static const query_ops regexp_ops = { "regexp", regexp_iter };
+
+query *qp_regexp(query_parse_ctx *ctx, const json_val *v, es_err *err)
+{
+    q_regexp *r = qnew(ctx, sizeof *r, &regexp_ops);
+    json_iter it = json_iter_begin(v);
+    const char *key;
+    size_t kl;
+    const json_val *m;
+    while ((m = json_iter_next(&it, &key, &kl))) {
+        if (r->field)
+            return qerr_parsing(err, ctx, m, false, "[regexp] query doesn't support multiple fields, found [%s] and [%s]",
+                                r->field, key);
+        r->field = key;
+        if (json_type_of(m) != JSON_OBJECT) {
+            r->value = qtext(ctx, m);
+            continue;
+        }
+        json_iter it2 = json_iter_begin(m);
+        const char *k;
+        size_t kl2;
+        const json_val *x;
+        while ((x = json_iter_next(&it2, &k, &kl2))) {
+            if (!strcmp(k, "value")) r->value = qtext(ctx, x);
+            else if (!strcmp(k, "case_insensitive")) {
+                if (!qbool(x, &r->case_insensitive))
+                    return qerr_parsing(err, ctx, x, false, "[regexp] query does not support [%s]", k);
+            } else if (!strcmp(k, "flags") || !strcmp(k, "flags_value") || !strcmp(k, "max_determinized_states") ||
+                       !strcmp(k, "rewrite")) {
+            } else {
+                int rr = qstd(ctx, &r->base, "regexp", k, x, err);
+                if (rr < 0) return NULL;
+                if (rr == 0) return qerr_parsing(err, ctx, x, false, "[regexp] query does not support [%s]", k);
+            }
+        }
+    }
+    if (!r->field || !*r->field) {
+        es_err_set(err, ES_ILLEGAL_ARGUMENT, "field name is null or empty");
+        return NULL;
+    }
+    if (!r->value) {
+        es_err_set(err, ES_ILLEGAL_ARGUMENT, "value cannot be null");
+        return NULL;
+    }
+    return &r->base;
+}

@@ -17,6 +17,13 @@ static int bad(es_err *err, const char *fmt, const char *a)
     return -1;
 }
 
+/* A JSON string copied into the arena (its length in *len). */
+static char *jdup(arena *m, const json_val *v, size_t *len)
+{
+    const char *s = json_str(v, len);
+    return arena_strndup(m, s ? s : "", s ? *len : 0);
+}
+
 static char *adup(arena *m, const char *s)
 {
     return s ? arena_strndup(m, s, strlen(s)) : NULL;
@@ -52,7 +59,7 @@ static int parse_source_filter(query_parse_ctx *ctx, const json_val *v, source_f
         size_t n;
         sf->fetch = true;
         sf->includes = arena_alloc(m, sizeof *sf->includes);
-        sf->includes[0] = arena_strndup(m, json_str(v, &n), n);
+        sf->includes[0] = jdup(m, v, &n);
         sf->n_includes = 1;
         return 0;
     }
@@ -90,7 +97,7 @@ static int parse_source_filter(query_parse_ctx *ctx, const json_val *v, source_f
             if (json_type_of(x) == JSON_STRING) {
                 size_t n;
                 *dst = arena_alloc(m, sizeof **dst);
-                (*dst)[0] = arena_strndup(m, json_str(x, &n), n);
+                (*dst)[0] = jdup(m, x, &n);
                 *dn = 1;
             } else if (json_type_of(x) == JSON_ARRAY) {
                 *dn = json_len(x);
@@ -227,15 +234,15 @@ static int parse_fields(query_parse_ctx *ctx, const json_val *v, const char *wha
         memset(f, 0, sizeof *f);
         size_t len;
         if (json_type_of(e) == JSON_STRING) {
-            f->field = arena_strndup(ctx->mem, json_str(e, &len), len);
+            f->field = jdup(ctx->mem, e, &len);
         } else if (json_type_of(e) == JSON_OBJECT) {
             const json_val *fv = json_obj_get(e, "field"), *fmt = json_obj_get(e, "format");
             if (!fv || json_type_of(fv) != JSON_STRING) {
                 qerr_x(err, ctx, e, false, "[%s] Required [field]", what);
                 return -1;
             }
-            f->field = arena_strndup(ctx->mem, json_str(fv, &len), len);
-            if (fmt && json_type_of(fmt) == JSON_STRING) f->format = arena_strndup(ctx->mem, json_str(fmt, &len), len);
+            f->field = jdup(ctx->mem, fv, &len);
+            if (fmt && json_type_of(fmt) == JSON_STRING) f->format = jdup(ctx->mem, fmt, &len);
         } else {
             qerr_parsing(err, ctx, e, false, "Unknown key for a %s in [%s].", qtoken(e), what);
             return -1;
@@ -282,7 +289,7 @@ static int parse_search_after(query_parse_ctx *ctx, const json_val *v, search_re
         case JSON_INT: sv->kind = SV_LONG; sv->l = json_int(e); sv->d = (double)sv->l; break;
         case JSON_BIGINT: sv->kind = SV_ULONG; sv->l = (int64_t)strtoull(json_num_text(e, &len), NULL, 10); break;
         case JSON_DOUBLE: sv->kind = SV_DOUBLE; sv->d = json_num(e); break;
-        case JSON_STRING: sv->kind = SV_STR; sv->s = arena_strndup(ctx->mem, json_str(e, &len), len); sv->slen = len; break;
+        case JSON_STRING: sv->kind = SV_STR; sv->s = jdup(ctx->mem, e, &len); sv->slen = len; break;
         case JSON_BOOL: sv->kind = SV_LONG; sv->l = json_bool(e); break;
         default: sv->kind = SV_NULL; break;
         }
@@ -305,6 +312,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
     r->now_ms = now_millis();
     r->is_count = is_count;
     r->body = body;
+    r->rescore_window = -1;
     query_parse_ctx ctx = { .mem = mem, .doc = doc, .views = views, .n_views = n_views, .now_ms = r->now_ms };
     if (p) {
         ctx.fetch_source = p->fetch_source;
@@ -419,26 +427,21 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
         } else if (!strcmp(k, "slice")) {
             r->slice = v;
         } else if (!strcmp(k, "highlight") || !strcmp(k, "profile") || !strcmp(k, "stats") || !strcmp(k, "ext") ||
-                   !strcmp(k, "indices_boost") || !strcmp(k, "suggest")) {
+                   !strcmp(k, "suggest")) {
             /* accepted and not acted upon (no highlighting, profiling or suggestions yet) */
+        } else if (!strcmp(k, "indices_boost")) {
+            if (json_type_of(v) != JSON_ARRAY && json_type_of(v) != JSON_OBJECT) {
+                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", qtoken(v), k);
+                return -1;
+            }
+            r->indices_boost = v;
+        } else if (!strcmp(k, "script_fields")) {
+            r->n_script_fields = (int64_t)json_len(v);
         } else if (!strcmp(k, "rescore")) {
             const json_val *first = json_type_of(v) == JSON_ARRAY ? json_arr_get(v, 0) : v;
             const json_val *ws = first ? json_obj_get(first, "window_size") : NULL;
-            int64_t window = ws ? json_int(ws) : 10;
-            int64_t max = 10000;
-            for (size_t i = 0; i < n_views; i++)
-                max = index_settings_get_int(views[i]->settings, "index.max_rescore_window",
-                                             index_settings_get_int(views[i]->settings, "index.max_result_window", 10000));
-            if (window > max) {
-                es_err_set(err, ES_ILLEGAL_ARGUMENT,
-                           "Rescore window [%lld] is too large. It must be less than [%lld]. This prevents allocating "
-                           "massive heaps for storing the results to be rescored. This limit can be set by changing "
-                           "the [index.max_rescore_window] index level setting.",
-                           (long long)window, (long long)max);
-                return -1;
-            }
-            return bad(err, "%s", "[rescore] is not supported by this node");
-        } else if (!strcmp(k, "collapse") || !strcmp(k, "script_fields") || !strcmp(k, "knn") ||
+            r->rescore_window = ws ? json_int(ws) : 10;
+        } else if (!strcmp(k, "collapse") || !strcmp(k, "knn") ||
                    !strcmp(k, "runtime_mappings") || !strcmp(k, "rank") || !strcmp(k, "retriever")) {
             es_err_set(err, ES_ILLEGAL_ARGUMENT, "[%s] is not supported by this node", k);
             return -1;
@@ -584,7 +587,6 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
     }
     (void)size_set;
     if (!r->query) r->query = query_match_all(&ctx);
-    if (r->explain) return bad(err, "%s", "[explain] is not supported by this node");
     if (r->rest_total_hits_as_int && r->track_total_hits != INT64_MAX && r->track_total_hits != 10000 &&
         r->track_total_hits != -1) {
         es_err_set(err, ES_ILLEGAL_ARGUMENT,
@@ -598,11 +600,17 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
                    "search_after has %zu value(s) but sort has %zu.", r->n_search_after, r->n_sorts);
         return -1;
     }
-    if (!is_count) {
+    if (n_views && search_request_validate(r, views, n_views, p ? p->scroll : NULL, err) < 0) return -1;
+    return 0;
+}
+
+int search_request_validate(search_request *r, index_view **views, size_t n_views, const char *scroll, es_err *err)
+{
+    if (!r->is_count) {
         /* index.max_result_window (checked per index: the smallest limit applies) */
         for (size_t i = 0; i < n_views; i++) {
             int64_t max = index_settings_get_int(views[i]->settings, "index.max_result_window", 10000);
-            if (p && p->scroll) {
+            if (scroll) {
                 if (r->size > max) {
                     es_err_set(err, ES_ILLEGAL_ARGUMENT,
                                "Batch size is too large, size must be less than or equal to: [%lld] but was [%lld]. "
@@ -630,5 +638,31 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
             }
         }
     }
+    for (size_t i = 0; i < n_views && r->n_script_fields; i++) {
+        int64_t max = index_settings_get_int(views[i]->settings, "index.max_script_fields", 32);
+        if (r->n_script_fields > max) {
+            es_err_set(err, ES_ILLEGAL_ARGUMENT,
+                       "Trying to retrieve too many script_fields. Must be less than or equal to: [%lld] but was "
+                       "[%lld]. This limit can be set by changing the [index.max_script_fields] index level setting.",
+                       (long long)max, (long long)r->n_script_fields);
+            return -1;
+        }
+    }
+    if (r->rescore_window >= 0) {
+        for (size_t i = 0; i < n_views; i++) {
+            int64_t max = index_settings_get_int(views[i]->settings, "index.max_rescore_window",
+                                                 index_settings_get_int(views[i]->settings, "index.max_result_window", 10000));
+            if (r->rescore_window > max) {
+                es_err_set(err, ES_ILLEGAL_ARGUMENT,
+                           "Rescore window [%lld] is too large. It must be less than [%lld]. This prevents allocating "
+                           "massive heaps for storing the results to be rescored. This limit can be set by changing "
+                           "the [index.max_rescore_window] index level setting.",
+                           (long long)r->rescore_window, (long long)max);
+                return -1;
+            }
+        }
+        return bad(err, "%s", "[rescore] is not supported by this node");
+    }
+    if (r->n_script_fields) return bad(err, "%s", "[script_fields] is not supported by this node");
     return 0;
 }

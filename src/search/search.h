@@ -87,6 +87,11 @@ bool shard_searcher_is_live(shard_searcher *s, uint64_t docnum);
  * closes), 0 not found, -1 error. */
 int shard_searcher_doc(shard_searcher *s, uint64_t docnum, store_doc *doc, es_err *err);
 
+/* The index boost (the request's indices_boost) every score of this shard is
+ * multiplied by, as Elasticsearch boosts the query per index. Default 1. */
+void shard_searcher_set_boost(shard_searcher *s, float boost);
+float shard_searcher_boost(const shard_searcher *s);
+
 /* The first storage error met by an iterator or reader of this searcher
  * (NULL when none). The executor turns it into a shard failure. */
 const es_err *shard_searcher_error(const shard_searcher *s);
@@ -220,10 +225,10 @@ doc_iter *doc_iter_boost(doc_iter *inner, float factor);
 
 /* Norm bytes: index_norm_encode / index_norm_decode (index.h). */
 
-/* Per-term BM25 weight: boost * idf, and 1 / (k1 * (1 - b + b * dl / avgdl))
+/* Per-term BM25 weight: boost * (k1 + 1) * idf, and 1 / (k1 * (1 - b + b * dl / avgdl))
  * for each norm byte, as Lucene 9's BM25Similarity computes them (floats). */
 typedef struct bm25_weight {
-    float weight;          /* boost * idf */
+    float weight;          /* (boost * (k1 + 1)) * idf */
     float cache[256];      /* 1 / (k1 * ((1 - b) + b * LENGTH_TABLE[n] / avgdl)) */
 } bm25_weight;
 
@@ -232,9 +237,10 @@ typedef struct bm25_weight {
 
 /* idf = (float) ln(1 + (docCount - docFreq + 0.5) / (docFreq + 0.5)) (computed in double, as Lucene). */
 float bm25_idf(uint64_t doc_freq, uint64_t doc_count);
-/* weight = boost * idf (idf: one term's, or a phrase's sum of idfs rounded to float). */
+/* weight = (boost * (k1 + 1)) * idf — Elasticsearch's LegacyBM25Similarity keeps the classic
+ * (k1 + 1) numerator by scaling the boost (idf: one term's, or a phrase's sum of idfs as a float). */
 void bm25_weight_init(bm25_weight *w, float boost, float idf, const field_stats *fs);
-/* Lucene 9's BM25Scorer.score: weight - weight / (1 + freq * cache[norm]) — no (k1 + 1) factor. */
+/* Lucene's BM25Scorer.score: weight - weight / (1 + freq * cache[norm]). */
 static inline float bm25_score(const bm25_weight *w, float freq, uint8_t norm)
 {
     return w->weight - w->weight / (1.0f + freq * w->cache[norm]);
@@ -507,8 +513,11 @@ typedef struct search_request {
     const json_val *body;     /* the whole body (NULL when none), for extensions */
     const json_val *pit;      /* "pit" as given; NULL */
     const json_val *slice;    /* "slice" as given; NULL */
+    const json_val *indices_boost; /* "indices_boost" as given (resolved by the caller: shard_searcher_set_boost) */
     int64_t now_ms;
     bool is_count;            /* the _count API */
+    int64_t rescore_window;   /* internal: "rescore" given (-1: no) — refused after the window check */
+    int64_t n_script_fields;  /* internal: "script_fields" given — refused after the limit check */
 } search_request;
 
 /* URL parameters of _search/_count that shape the request (NULL: absent). */
@@ -536,6 +545,16 @@ typedef struct search_url_params {
 int search_request_parse(search_request *out, arena *mem, const json_doc *doc, const json_val *body,
                          const search_url_params *p, index_view **views, size_t n_views, bool is_count,
                          es_err *err);
+
+/*
+ * The per-index checks of a parsed request (Elasticsearch makes them on the
+ * shards): index.max_result_window (or, with scroll, the batch size),
+ * index.max_docvalue_fields_search, index.max_script_fields,
+ * index.max_rescore_window. search_request_parse runs it when given views;
+ * callers that parse before resolving indices (as Elasticsearch validates the
+ * request first) call it after resolution.
+ */
+int search_request_validate(search_request *r, index_view **views, size_t n_views, const char *scroll, es_err *err);
 
 /* ------------------------------------------------------------------------ */
 /* Execution                                                                */
@@ -592,6 +611,11 @@ int search_write_response(const search_request *req, const search_result *res, s
 int search_write_hit(const search_request *req, const search_result *res, const search_hit *h,
                      shard_searcher *s, json_w *w, es_err *err);
 
+/* A float as Java's Float.toString writes it (and so Elasticsearch's _score):
+ * the shortest digits that read back as the same float, "0.2876821", "1.0",
+ * "1.0E7". out needs 48 bytes; returns the length. */
+size_t search_fmt_float(float f, char *out);
+
 /* "_shards":{"total","successful","skipped","failed"[,"failures":[...]]} */
 void search_write_shards(json_w *w, const search_result *res, shard_searcher **shards);
 
@@ -621,5 +645,43 @@ const search_aggs_ops *search_aggs_engine(void);
 int search_shards_open(store *st, index_view **views, size_t n_views, shard_searcher ***out, size_t *n,
                        es_err *err);
 void search_shards_close(shard_searcher **s, size_t n);
+
+/* ======================================================================== */
+/* Beyond the core: aggregations, sort values, scroll and point in time     */
+/* (src/search/agg*.c, sort*.c, context*.c; REST side: rest/rest_scroll.c)  */
+/* ======================================================================== */
+
+/* ------------------------------------------------------------------------ */
+/* Aggregations                                                             */
+
+/*
+ * A parsed "aggs"/"aggregations" object (terms, range, histogram,
+ * date_histogram, filter, filters, missing, global, min, max, sum, avg,
+ * value_count, cardinality, stats, extended_stats; sub-aggregations at any
+ * depth). Strings and nodes live in mem; free the tree (its date printers)
+ * with agg_tree_free before mem goes. views: the indices searched (field
+ * types, formats). aggs NULL: *out = NULL, 0. Errors as Elasticsearch's
+ * (parsing_exception "Unknown aggregation type [foo] did you mean [bar]?",
+ * x_content_parse_exception "[1:30] [terms] unknown field [x]"...).
+ * Shard-level errors (a text field, a keyword field under avg) are raised by
+ * the collector's begin_shard, as Elasticsearch fails the shard.
+ */
+typedef struct agg_tree agg_tree;
+int agg_tree_parse(arena *mem, const json_doc *doc, const json_val *aggs, index_view **views, size_t n_views,
+                   int64_t now_ms, agg_tree **out, es_err *err);
+void agg_tree_free(agg_tree *t);
+
+/*
+ * One execution of a tree: a collector to hand to search_execute (extra
+ * collectors; each shard collects into its own states, merged at the end of
+ * the shard), then agg_run_write as search_write_response's aggs_writer
+ * (writes "aggregations":{...}; typed_keys prefixes names with their type,
+ * "sterms#name"). One thread at a time.
+ */
+typedef struct agg_run agg_run;
+agg_run *agg_run_new(const agg_tree *t, bool typed_keys);
+search_collector *agg_run_collector(agg_run *r);
+void agg_run_write(json_w *w, void *run);
+void agg_run_free(agg_run *r);
 
 #endif

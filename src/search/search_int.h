@@ -17,6 +17,7 @@ struct shard_searcher {
     store_shard_counters cnt;
     es_err err;                 /* first storage error (reason NULL when none) */
     const struct analysis *an;  /* the index's analysis (or the default) */
+    float boost;                /* indices_boost */
     /* liveness cache: a block of LIVE_BLOCK docnums */
     uint64_t live_block;        /* UINT64_MAX: none */
     bool live_loaded;
@@ -73,8 +74,6 @@ const mfield *searcher_field(shard_searcher *s, const char *path);
 
 bool search_field_has_norms(const mfield *f);
 
-/* Float formatting as Java's Float.toString (shortest round-trip digits). */
-size_t search_fmt_float(float f, char *out);
 
 
 /* ======================================================================== */
@@ -119,6 +118,7 @@ query *qp_exists(query_parse_ctx *ctx, const json_val *v, es_err *err);
 query *qp_ids(query_parse_ctx *ctx, const json_val *v, es_err *err);
 query *qp_prefix(query_parse_ctx *ctx, const json_val *v, es_err *err);
 query *qp_wildcard(query_parse_ctx *ctx, const json_val *v, es_err *err);
+query *qp_regexp(query_parse_ctx *ctx, const json_val *v, es_err *err);
 query *qp_query_string(query_parse_ctx *ctx, const json_val *v, es_err *err);
 query *qp_simple_query_string(query_parse_ctx *ctx, const json_val *v, es_err *err);
 

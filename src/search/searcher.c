@@ -17,6 +17,7 @@ int shard_searcher_open(store *st, index_view *v, uint32_t shard, shard_searcher
     s->st = st;
     s->shard = shard;
     s->live_block = UINT64_MAX;
+    s->boost = 1.0f;
     if (index_tables_get(st, &s->tb, err) < 0) {
         free(s);
         return -1;
@@ -50,6 +51,8 @@ void shard_searcher_close(shard_searcher *s)
 }
 
 index_view *shard_searcher_view(const shard_searcher *s) { return s->view; }
+void shard_searcher_set_boost(shard_searcher *s, float boost) { s->boost = boost; }
+float shard_searcher_boost(const shard_searcher *s) { return s->boost; }
 uint32_t shard_searcher_shard(const shard_searcher *s) { return s->shard; }
 store_txn *shard_searcher_txn(const shard_searcher *s) { return s->txn; }
 uint64_t shard_searcher_max_doc(const shard_searcher *s) { return s->cnt.next_docnum; }
