@@ -1,7 +1,7 @@
 # ferry — GNU Make build.
 #   make            build/ferry (optimised, with debug info)
 #   make sanitize   build/san/ferry (ASan + UBSan) and sanitized unit tests
-#   make run        set-up, build, start a node on http://127.0.0.1:9200 with data under ./data
+#   make run        set-up, build, start a secure node on https://127.0.0.1:9200 (config ./config, data ./data)
 #   make test       set-up, build, every test (unit normal + sanitized, REST, end-to-end)
 #   make bench      benchmarks against peers, side by side
 #   make fuzz       libFuzzer targets (clang)
@@ -63,6 +63,10 @@ sanitize: build/san/ferry $(SAN_UNITS)
 
 run: deps build/ferry
 	@mkdir -p data config
+	@echo "make run: a node with Elasticsearch 8's defaults: security on, HTTPS with a CA made on the first"
+	@echo "          start (config/certs/http_ca.crt), the elastic user's password printed once. Reach it with:"
+	@echo "          curl --cacert config/certs/http_ca.crt -u elastic:PASSWORD https://127.0.0.1:9200/"
+	@echo "          (ELASTIC_PASSWORD=... make run sets the password on a first start)"
 	FERRY_PATH_CONF=$(CURDIR)/config build/ferry serve -E path.data=$(CURDIR)/data
 
 unit: $(UNITS) $(SAN_UNITS)

@@ -1,13 +1,17 @@
 /*
- * cmd_serve.c — `ferry serve`: load the settings, open the node's state,
- * start HTTP, register the REST API, and run until SIGTERM/SIGINT.
+ * cmd_serve.c — `ferry serve`: load the settings, install CA bundles,
+ * auto-configure security on a first start, open the node's state and its
+ * security, start HTTP(S), register the REST API, and run until
+ * SIGTERM/SIGINT.
  */
 #include "cli/cli.h"
+#include "bundle/bundle.h"
 #include "config/config.h"
 #include "core/core.h"
 #include "http/http.h"
 #include "indices/indices.h"
 #include "rest/rest.h"
+#include "security/security.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -54,8 +58,6 @@ static const setting_def node_settings[] = {
     { "http.max_content_length", SETTING_BYTES, "100mb", NULL, 0, 0, NULL },
     { "http.compression", SETTING_BOOL, "true", NULL, 0, 0, NULL },
     { "ferry.reported_version", SETTING_STRING, "8.17.0", NULL, 0, 0, valid_version },
-    /* Security arrives with its own issue; until then a node serves plain HTTP. */
-    { "xpack.security.enabled", SETTING_BOOL, "false", NULL, 0, 0, NULL },
 };
 
 static void serve_usage(FILE *out)
@@ -63,7 +65,32 @@ static void serve_usage(FILE *out)
     fprintf(out,
             "usage: ferry serve [-E key=value]...\n"
             "  Runs a node. Settings come from $FERRY_PATH_CONF/elasticsearch.yml (default\n"
-            "  ./config; ES_PATH_CONF is honoured too), then each -E override.\n");
+            "  ./config; ES_PATH_CONF is honoured too), then each -E override.\n"
+            "  Security is on by default, as in Elasticsearch 8: the first start generates a CA\n"
+            "  and an HTTPS certificate under config/certs/ and the elastic user's password\n"
+            "  (ELASTIC_PASSWORD sets it instead). -E xpack.security.enabled=false serves\n"
+            "  plain HTTP without authentication.\n");
+}
+
+/* What an operator needs once, on the first start: the password and how to connect. */
+static void print_first_start(const config *cfg, const char *password, bool autoconfigured,
+                              const security_tls *tls, const char *address)
+{
+    const char *rule = "--------------------------------------------------------------------------------";
+    printf("%s\n", rule);
+    if (autoconfigured)
+        printf("ferry security features have been automatically configured:\n"
+               "authentication is enabled and HTTP connections are encrypted.\n\n");
+    if (password)
+        printf("Password for the elastic user (shown once; stored only as a bcrypt hash):\n  %s\n\n", password);
+    char *ca = autoconfigured ? config_resolve_path(cfg, "certs/http_ca.crt") : NULL;
+    if (tls->cert_pem)
+        printf("HTTP CA certificate SHA-256 fingerprint:\n  %s\n\n", tls->ca_fingerprint);
+    printf("Try it:\n  curl %s%s%s-u elastic:%s %s://%s/\n", ca ? "--cacert " : "", ca ? ca : "", ca ? " " : "",
+           password ? password : "$ELASTIC_PASSWORD", tls->cert_pem ? "https" : "http", address);
+    printf("%s\n", rule);
+    fflush(stdout);
+    free(ca);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -95,13 +122,61 @@ int cmd_serve(int argc, char **argv)
 
     config_register(node_settings, ARRAY_LEN(node_settings));
     config_register(indices_settings, indices_settings_count);
+    config_register(security_settings, security_settings_count);
     char *errmsg = NULL;
-    config *cfg = config_load(conf_abs ? conf_abs : conf_dir, overrides, n_over, &errmsg);
-    free(conf_abs);
-    free(overrides);
+    const char *conf_path = conf_abs ? conf_abs : conf_dir;
+    config *cfg = config_load(conf_path, overrides, n_over, &errmsg);
     if (!cfg) {
         fprintf(stderr, "ferry: %s\n", errmsg ? errmsg : "cannot load settings");
         free(errmsg);
+        free(conf_abs);
+        free(overrides);
+        return 1;
+    }
+
+    /* CA bundles first: the TLS settings may name files they carry. */
+    int nb = bundle_install_all(config_dir(cfg), &errmsg);
+    if (nb < 0) {
+        log_error("bundle", "%s", errmsg);
+        free(errmsg);
+        config_free(cfg);
+        free(conf_abs);
+        free(overrides);
+        return 1;
+    }
+    if (nb > 0) log_info("bundle", "installed %d bundle(s) from [%s/bundles]", nb, config_dir(cfg));
+
+    /* Elasticsearch 8's first-start security auto-configuration; the settings are then
+     * read again, so this start and the next ones see the same file. */
+    int autoconf = security_autoconfigure(cfg, &errmsg);
+    if (autoconf < 0) {
+        log_error("security", "%s", errmsg);
+        free(errmsg);
+        config_free(cfg);
+        free(conf_abs);
+        free(overrides);
+        return 1;
+    }
+    if (autoconf > 0) {
+        config_free(cfg);
+        cfg = config_load(conf_path, overrides, n_over, &errmsg);
+        if (!cfg) {
+            fprintf(stderr, "ferry: %s\n", errmsg ? errmsg : "cannot load settings");
+            free(errmsg);
+            free(conf_abs);
+            free(overrides);
+            return 1;
+        }
+    }
+    free(conf_abs);
+    free(overrides);
+
+    /* HTTPS material before anything else opens: a bad certificate is a settings error. */
+    security_tls tls;
+    if (security_tls_load(cfg, &tls, &errmsg) < 0) {
+        log_error("security", "%s", errmsg);
+        free(errmsg);
+        config_free(cfg);
         return 1;
     }
 
@@ -120,10 +195,25 @@ int cmd_serve(int argc, char **argv)
     if (!node.ix) {
         log_error("node", "cannot open the data folder [%s]: %s", path_data, err.reason);
         es_err_free(&err);
+        security_tls_free(&tls);
         config_free(cfg);
         return 1;
     }
     store_node_ids(indices_store(node.ix), node.node_id, node.cluster_uuid);
+
+    char *password = NULL;
+    security *sec = security_open(cfg, path_data, &password, &errmsg);
+    if (!sec) {
+        log_error("security", "%s", errmsg);
+        free(errmsg);
+        security_tls_free(&tls);
+        indices_close(node.ix);
+        config_free(cfg);
+        return 1;
+    }
+    if (!security_enabled(sec))
+        log_warn("security", "security is disabled (xpack.security.enabled: false): anyone who can reach "
+                             "the node may read and change everything");
 
     /* Block the signals we wait for before any thread starts, so they reach only sigwait. */
     sigset_t sigs;
@@ -145,11 +235,22 @@ int cmd_serve(int argc, char **argv)
         .port_max = port_max,
         .max_content_length = node.max_content_length,
         .compression = config_bool(cfg, "http.compression"),
+        .tls_cert_pem = tls.cert_pem,
+        .tls_key_pem = tls.key_pem,
+        .tls_priorities = tls.priorities,
+        .tls_trust_pem = tls.trust_pem,
+        .tls_client_auth = tls.client_auth,
+        .authenticate = security_enabled(sec) ? security_http_hook : NULL,
+        .auth_ctx = sec,
     };
     http_server *srv = http_server_start(&hopts, &errmsg);
     if (!srv) {
         log_error("http", "%s", errmsg);
         free(errmsg);
+        if (password) explicit_bzero(password, strlen(password));
+        free(password);
+        security_close(sec);
+        security_tls_free(&tls);
         indices_close(node.ix);
         config_free(cfg);
         return 1;
@@ -160,6 +261,18 @@ int cmd_serve(int argc, char **argv)
     else
         snprintf(node.http_address, sizeof node.http_address, "%s:%d", shown_host, http_server_port(srv));
     rest_register(srv, &node);
+    security_register_routes(srv, sec);
+    if (security_enabled(sec)) security_check_routes(srv);
+    if (tls.cert_pem)
+        log_info("security", "HTTPS on, presenting a chain whose root has SHA-256 fingerprint [%s]%s",
+                 tls.ca_fingerprint,
+                 tls.client_auth == 2 ? "; client certificates required"
+                 : tls.client_auth == 1 ? "; client certificates verified when sent" : "");
+    if (autoconf > 0 || password) print_first_start(cfg, password, autoconf > 0, &tls, node.http_address);
+    if (password) {
+        explicit_bzero(password, strlen(password));
+        free(password);
+    }
 
     log_info("http", "publish_address {%s}, bound_addresses {%s}", node.http_address, node.http_address);
     log_info("node", "[%s] started; cluster [%s], node id [%s], version [%s], data [%s]",
@@ -169,6 +282,8 @@ int cmd_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     log_info("node", "[%s] stopping (signal %d)", node.node_name, sig);
     http_server_stop(srv);
+    security_close(sec);
+    security_tls_free(&tls);
     indices_close(node.ix);
     config_free(cfg);
     log_info("node", "stopped");

@@ -15,6 +15,7 @@ static const struct {
     { "serve", cmd_serve, "run a node (settings from $FERRY_PATH_CONF/elasticsearch.yml and -E key=value)" },
     { "cert", cmd_cert, "certificate tooling: fetch a server's chain, create a CA or node certificates" },
     { "bundle", cmd_bundle, "create or install a CA bundle (zip holding a folder)" },
+    { "users", cmd_users, "manage file realm users and roles (as elasticsearch-users)" },
 };
 
 static void usage(FILE *out)

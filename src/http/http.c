@@ -13,6 +13,7 @@
 #include "http/http_int.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -127,6 +128,8 @@ http_method http_req_method(const http_req *req) { return req->method; }
 const char *http_req_path(const http_req *req) { return req->path; }
 arena *http_req_arena(http_req *req) { return &req->arena; }
 void http_req_set_user(http_req *req, void *user) { req->user = user; }
+const http_route *http_req_route(const http_req *req) { return req->route ? req->route->route : NULL; }
+const char *http_req_uri(const http_req *req) { return req->raw_uri; }
 void *http_req_user(const http_req *req) { return req->user; }
 
 bool http_req_is_tls(const http_req *req)
@@ -687,6 +690,11 @@ static void handle(http_req *req, http_resp *resp)
         goto done;
     }
 
+    if (srv->opts.authenticate && !srv->opts.authenticate(req, resp, srv->opts.auth_ctx)) {
+        req->auth_rejected = true;
+        goto done;
+    }
+
     if (!check_params(req, &err)) {
         http_resp_error(resp, &err);
         goto done;
@@ -705,8 +713,6 @@ static void handle(http_req *req, http_resp *resp)
         http_resp_error(resp, &err);
         goto done;
     }
-
-    if (srv->opts.authenticate && !srv->opts.authenticate(req, resp, srv->opts.auth_ctx)) goto done;
 
     req->route->route->handler(req, resp, req->route->ctx);
     if (!resp->set) {
@@ -739,7 +745,8 @@ static void finish_body(http_req *req, http_resp *resp)
         }
     }
     const char *pretty = http_param(req, "pretty");
-    bool pretty_default = req->route && (req->route->route->flags & HTTP_ROUTE_PRETTY);
+    /* A route's pretty default is its handler's; security's errors are compact, as ES's. */
+    bool pretty_default = req->route && !req->auth_rejected && (req->route->route->flags & HTTP_ROUTE_PRETTY);
     if (pretty ? (!*pretty || strcmp(pretty, "true") == 0) : pretty_default) {
         buf out = { 0 };
         if (json_reformat(resp->body.p, resp->body.len, true, &out)) {
@@ -909,6 +916,40 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 /* ------------------------------------------------------------------------ */
 /* Server */
 
+/*
+ * Client certificates. libmicrohttpd loads tls_trust_pem into its credentials and
+ * would only ask for a certificate without checking it; here, once the TLS session
+ * exists and before its handshake, the session is told whether to ask for one
+ * (required: the handshake fails without) and to verify any certificate sent
+ * against those CAs during the handshake, so an untrusted certificate fails the
+ * handshake itself.
+ */
+static int verify_client_cert(gnutls_session_t session)
+{
+    unsigned n = 0;
+    if (!gnutls_certificate_get_peers(session, &n) || n == 0) return 0; /* none sent (optional) */
+    unsigned status = 0;
+    if (gnutls_certificate_verify_peers2(session, &status) < 0 || status != 0) return -1;
+    return 0;
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+    http_server *srv = cls;
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED || !srv->cert_pem) return;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session) return;
+    gnutls_session_t session = ci->tls_session;
+    int mode = srv->trust_pem ? srv->opts.tls_client_auth : 0;
+    if (mode == 0) {
+        gnutls_certificate_server_set_request(session, GNUTLS_CERT_IGNORE);
+        return;
+    }
+    gnutls_certificate_server_set_request(session, mode == 2 ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+    gnutls_session_set_verify_function(session, verify_client_cert);
+}
+
 http_server *http_server_start(const http_server_opts *opts, char **errmsg)
 {
     http_server *srv = xcalloc(1, sizeof *srv);
@@ -987,6 +1028,7 @@ http_server *http_server_start(const http_server_opts *opts, char **errmsg)
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+            MHD_OPTION_NOTIFY_CONNECTION, notify_connection, srv,
             MHD_OPTION_ARRAY, tls_opts,
             MHD_OPTION_END);
         if (srv->daemon) break;
@@ -1007,6 +1049,11 @@ http_server *http_server_start(const http_server_opts *opts, char **errmsg)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : port;
     return srv;
+}
+
+void http_server_each_route(const http_server *srv, void (*fn)(const http_route *r, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < srv->n_routes; i++) fn(srv->routes[i].route, ctx);
 }
 
 int http_server_port(const http_server *srv)

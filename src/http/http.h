@@ -73,12 +73,17 @@ typedef struct http_server_opts {
     const char *tls_key_password;
     const char *tls_priorities;   /* GnuTLS priority string; NULL = secure defaults */
     const char *tls_trust_pem;    /* client CA(s) when verifying client certificates */
-    int tls_client_auth;          /* 0 none, 1 optional, 2 required */
-    /* Called before routing; may answer (e.g. 401) by filling resp and returning false. */
+    int tls_client_auth;          /* 0 none, 1 optional (a certificate sent must verify against
+                                     tls_trust_pem), 2 required (the handshake fails without one) */
+    /* Called once the route is known, before parameter and body checks (as Elasticsearch
+     * authenticates before its handlers look at the request); may answer (e.g. 401, 403)
+     * by filling resp and returning false. Not called for 404/405/406 answers. */
     bool (*authenticate)(http_req *req, http_resp *resp, void *ctx);
     void *auth_ctx;
 } http_server_opts;
 
+/* Calls fn for every registered route, in registration order (start-up checks). */
+void http_server_each_route(const http_server *srv, void (*fn)(const http_route *r, void *ctx), void *ctx);
 /* Creates and starts the server. Returns NULL and a message in *errmsg (heap) on failure. */
 http_server *http_server_start(const http_server_opts *opts, char **errmsg);
 /* Adds routes (the array must outlive the server); ctx is passed to their handlers. */
@@ -111,6 +116,11 @@ bool http_has_body(const http_req *req);
 const json_val *http_body_json(http_req *req, es_err *err);
 /* Request-scoped arena, freed when the request ends. */
 arena *http_req_arena(http_req *req);
+/* The route that matched (set before the authenticate hook runs); NULL before routing. */
+const http_route *http_req_route(const http_req *req);
+/* The request URI as the client sent it (path and query, not decoded), as Elasticsearch
+ * quotes it in security messages. */
+const char *http_req_uri(const http_req *req);
 /* The authenticated principal set by the authenticate hook (or NULL). */
 void http_req_set_user(http_req *req, void *user);
 void *http_req_user(const http_req *req);

@@ -66,6 +66,7 @@ struct http_req {
     json_doc *body_doc;
     bool body_parsed;
     void *user;
+    bool auth_rejected;      /* the authenticate hook answered (401/403): no pretty-by-default */
     int compat_version;      /* 0, or 7/8/9 from Accept compatible-with */
 };
 
