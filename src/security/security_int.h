@@ -28,7 +28,4 @@ bool sec_role_any_index(const sec_role *r, const char *action);
 const char *sec_role_check(const sec_role *r, char *why, size_t whylen);
 void sec_role_free(sec_role *r);
 
-/* What a request's check needs: the effective roles (resolved under the read lock). */
-typedef struct sec_snapshot sec_snapshot;
-
 #endif
