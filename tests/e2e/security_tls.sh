@@ -38,9 +38,10 @@ start() { # start [args...]; waits until the port accepts connections
     for _ in $(seq 1 150); do
         curl -sk -o /dev/null --max-time 2 "https://127.0.0.1:$port/"
         case $? in 7|28) ;; *) return 0 ;; esac   # anything but "cannot connect": listening
-        kill -0 "$pid" 2>/dev/null || return 1
+        kill -0 "$pid" 2>/dev/null || { pid=""; return 1; }
         sleep 0.1
     done
+    kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""
     return 1
 }
 stop() {
