@@ -188,17 +188,6 @@ static int cmp_strv(const void *a, const void *b)
     return (x->len > y->len) - (x->len < y->len);
 }
 
-static int cmp_raw_tok(const void *a, const void *b)
-{
-    const raw_tok *x = a, *y = b;
-    if (x->path != y->path) return x->path < y->path ? -1 : 1;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = n ? memcmp(x->term, y->term, n) : 0;
-    if (c) return c;
-    if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    return (x->position > y->position) - (x->position < y->position);
-}
-
 /* Encodes the sorted doc values of one path into the arena (dv block value format). */
 static void dv_encode(arena *mem, path_state *p, doc_dv *out)
 {
@@ -320,36 +309,76 @@ index_doc *index_doc_build(const struct analysis *an, const parsed_doc *pd, es_e
     }
 
     if (rc == 0) {
-        /* Group tokens by (path, term): one doc_term each, positions ascending. */
-        qsort(b.toks, b.n_toks, sizeof *b.toks, cmp_raw_tok);
+        /* Group tokens by (path, term) with a hash table: one doc_term each, positions in
+         * production order (ascending: values are analysed in order, each after the last). */
+        size_t cap = 16;
+        while (cap < b.n_toks * 2) cap <<= 1;
+        uint32_t *slots = xmalloc(cap * sizeof *slots);
+        memset(slots, 0xff, cap * sizeof *slots);
+        uint32_t *gid = xmalloc((b.n_toks ? b.n_toks : 1) * sizeof *gid);
+        uint32_t *first = xmalloc((b.n_toks ? b.n_toks : 1) * sizeof *first); /* a token of each group */
+        uint32_t *cnt = xcalloc(b.n_toks ? b.n_toks : 1, sizeof *cnt);
         size_t nterms = 0;
-        for (size_t i = 0; i < b.n_toks; i++)
-            if (!i || cmp_raw_tok(&(raw_tok){ b.toks[i - 1].path, b.toks[i - 1].len, b.toks[i - 1].term, 0 },
-                                  &(raw_tok){ b.toks[i].path, b.toks[i].len, b.toks[i].term, 0 }))
-                nterms++;
+        for (size_t i = 0; i < b.n_toks; i++) {
+            const raw_tok *t = &b.toks[i];
+            uint64_t h = 0xcbf29ce484222325ull ^ t->path;
+            for (uint32_t k = 0; k < t->len; k++) h = (h ^ t->term[k]) * 0x100000001b3ull;
+            size_t sl = (size_t)(h ^ (h >> 31)) & (cap - 1);
+            for (;;) {
+                uint32_t g = slots[sl];
+                if (g == UINT32_MAX) {
+                    g = (uint32_t)nterms++;
+                    slots[sl] = g;
+                    first[g] = (uint32_t)i;
+                    break;
+                }
+                const raw_tok *o = &b.toks[first[g]];
+                if (o->path == t->path && o->len == t->len && (!t->len || !memcmp(o->term, t->term, t->len))) break;
+                sl = (sl + 1) & (cap - 1);
+            }
+            gid[i] = slots[sl];
+            cnt[gid[i]]++;
+        }
+        free(slots);
         d->terms = arena_alloc(&d->mem, (nterms + b.n_paths + 1) * sizeof *d->terms);
         uint32_t *posbuf = arena_alloc(&d->mem, (b.n_toks ? b.n_toks : 1) * sizeof *posbuf);
         size_t np = 0;
-        for (size_t i = 0; i < b.n_toks;) {
-            size_t j = i + 1;
-            while (j < b.n_toks && b.toks[j].path == b.toks[i].path && b.toks[j].len == b.toks[i].len &&
-                   (!b.toks[i].len || !memcmp(b.toks[j].term, b.toks[i].term, b.toks[i].len)))
-                j++;
-            path_state *p = &b.paths[b.toks[i].path];
+        for (size_t g = 0; g < nterms; g++) {
+            const raw_tok *t0 = &b.toks[first[g]];
+            path_state *p = &b.paths[t0->path];
             doc_term *t = &d->terms[d->n_terms++];
             t->field = p->path;
             t->flen = (uint32_t)strlen(p->path);
-            t->term = b.toks[i].term;
-            t->tlen = b.toks[i].len;
+            t->term = t0->term;
+            t->tlen = t0->len;
             t->flags = p->flags;
-            t->freq = (p->flags & PB_FREQS) ? (uint32_t)(j - i) : 1;
+            t->freq = (p->flags & PB_FREQS) ? cnt[g] : 1;
             t->pos = NULL;
             if (p->flags & PB_POSITIONS) {
                 t->pos = posbuf + np;
-                for (size_t k = i; k < j; k++) posbuf[np++] = b.toks[k].position;
+                np += cnt[g];
             }
-            i = j;
+            cnt[g] = 0; /* reused as the fill cursor */
         }
+        for (size_t i = 0; i < b.n_toks; i++) {
+            doc_term *t = &d->terms[gid[i]];
+            if (t->pos) ((uint32_t *)t->pos)[cnt[gid[i]]++] = b.toks[i].position;
+        }
+        /* positions ascending (an analyzer may emit a token at an earlier position, e.g. shingles) */
+        for (size_t g = 0; g < nterms; g++) {
+            doc_term *t = &d->terms[g];
+            if (!t->pos) continue;
+            uint32_t *pp = (uint32_t *)t->pos;
+            for (uint32_t x = 1; x < t->freq; x++)
+                for (uint32_t y = x; y > 0 && pp[y] < pp[y - 1]; y--) {
+                    uint32_t tmp = pp[y];
+                    pp[y] = pp[y - 1];
+                    pp[y - 1] = tmp;
+                }
+        }
+        free(gid);
+        free(first);
+        free(cnt);
         /* _field_names: one term per path with a value (exists queries). */
         for (size_t i = 0; i < b.n_paths; i++) {
             path_state *p = &b.paths[i];
@@ -502,32 +531,36 @@ static int cmp_ref(const void *x, const void *y)
 /* Encodes n postings as one block. */
 static void block_encode(buf *out, const wpost *p, size_t n, uint8_t flags)
 {
-    uint8_t tmp[10];
+    size_t npos = 0;
+    if (flags & PB_POSITIONS)
+        for (size_t i = 0; i < n; i++) npos += p[i].freq;
     buf_reset(out);
-    buf_append(out, tmp, ix_varint_put(tmp, n));
-    buf_append(out, tmp, ix_varint_put(tmp, p[0].docnum));
-    buf_putc(out, (char)flags);
-    for (size_t i = 1; i < n; i++) buf_append(out, tmp, ix_varint_put(tmp, p[i].docnum - p[i - 1].docnum));
+    buf_reserve(out, 32 + n * 15 + npos * 5 + 10);
+    uint8_t *q = (uint8_t *)out->p;
+    q += ix_varint_put(q, n);
+    q += ix_varint_put(q, p[0].docnum);
+    *q++ = flags;
+    for (size_t i = 1; i < n; i++) q += ix_varint_put(q, p[i].docnum - p[i - 1].docnum);
     if (flags & PB_FREQS)
-        for (size_t i = 0; i < n; i++) buf_append(out, tmp, ix_varint_put(tmp, p[i].freq));
+        for (size_t i = 0; i < n; i++) q += ix_varint_put(q, p[i].freq);
     if (flags & PB_POSITIONS) {
-        size_t plen = 0;
+        /* positions first (into the tail of the reservation), then their length before them */
+        uint8_t *lenp = q;
+        uint8_t *ps = q + 10;
+        uint8_t *pq = ps;
         for (size_t i = 0; i < n; i++) {
             uint32_t prev = 0;
             for (uint32_t k = 0; k < p[i].freq; k++) {
-                plen += ix_varint_put(tmp, p[i].pos[k] - prev);
+                pq += ix_varint_put(pq, p[i].pos[k] - prev);
                 prev = p[i].pos[k];
             }
         }
-        buf_append(out, tmp, ix_varint_put(tmp, plen));
-        for (size_t i = 0; i < n; i++) {
-            uint32_t prev = 0;
-            for (uint32_t k = 0; k < p[i].freq; k++) {
-                buf_append(out, tmp, ix_varint_put(tmp, p[i].pos[k] - prev));
-                prev = p[i].pos[k];
-            }
-        }
+        size_t plen = (size_t)(pq - ps);
+        size_t ll = ix_varint_put(lenp, plen);
+        memmove(lenp + ll, ps, plen);
+        q = lenp + ll + plen;
     }
+    out->len = (size_t)(q - (uint8_t *)out->p);
 }
 
 typedef struct term_work {
@@ -641,29 +674,158 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
     return put(w, tb->terms, key, klen, tw->val.p, tw->val.len, err);
 }
 
+/* A distinct (field, term) of the batch. */
+typedef struct tgroup {
+    const doc_term *t;     /* a representative */
+    uint32_t field_rank;   /* the field's position in byte order among the batch's fields */
+    uint64_t hash;
+    size_t count, start;   /* its refs: sorted[start .. start + count) */
+} tgroup;
+
+static uint64_t term_hash(uint32_t fid, const uint8_t *t, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ fid;
+    for (size_t i = 0; i < n; i++) h = (h ^ t[i]) * 0x100000001B3ull;
+    return h ^ (h >> 29);
+}
+
+static __thread const tgroup *sort_groups_base; /* qsort context (per thread) */
+static int cmp_group_idx(const void *x, const void *y)
+{
+    const tgroup *a = &sort_groups_base[*(const uint32_t *)x], *b = &sort_groups_base[*(const uint32_t *)y];
+    if (a->field_rank != b->field_rank) return a->field_rank < b->field_rank ? -1 : 1;
+    size_t n = a->t->tlen < b->t->tlen ? a->t->tlen : b->t->tlen;
+    int c = n ? memcmp(a->t->term, b->t->term, n) : 0;
+    if (c) return c;
+    return (a->t->tlen > b->t->tlen) - (a->t->tlen < b->t->tlen);
+}
+
+static int cmp_str_ptr(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/*
+ * Groups the batch's postings by (field, term) with a hash table (documents
+ * arrive in docnum order, so each group's postings are already ascending),
+ * then writes the groups in key order for locality in the B-tree.
+ */
 static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
 {
     size_t total = 0;
     for (size_t i = 0; i < w->n; i++) total += w->docs[i].d->n_terms;
     if (!total) return 0;
-    ref *refs = xmalloc(total * sizeof *refs);
+
+    /* fields: intern by name, rank in byte order */
+    const char **fnames = NULL;
+    size_t nf = 0, capf = 0;
+    uint32_t *tf = xmalloc(total * sizeof *tf); /* field id of each posting */
     size_t k = 0;
-    for (size_t i = 0; i < w->n; i++)
-        for (size_t j = 0; j < w->docs[i].d->n_terms; j++) refs[k++] = (ref){ &w->docs[i].d->terms[j], w->docs[i].docnum };
-    qsort(refs, total, sizeof *refs, cmp_ref);
+    for (size_t i = 0; i < w->n; i++) {
+        const index_doc *d = w->docs[i].d;
+        const char *last_ptr = NULL;
+        uint32_t last_id = 0;
+        for (size_t j = 0; j < d->n_terms; j++, k++) {
+            const char *f = d->terms[j].field;
+            if (f != last_ptr) {
+                size_t x = 0;
+                while (x < nf && strcmp(fnames[x], f)) x++;
+                if (x == nf) {
+                    if (nf == capf) {
+                        capf = capf ? capf * 2 : 16;
+                        fnames = xrealloc(fnames, capf * sizeof *fnames);
+                    }
+                    fnames[nf++] = f;
+                }
+                last_ptr = f;
+                last_id = (uint32_t)x;
+            }
+            tf[k] = last_id;
+        }
+    }
+    const char **sorted_f = xmalloc((nf ? nf : 1) * sizeof *sorted_f);
+    memcpy(sorted_f, fnames, nf * sizeof *sorted_f);
+    qsort(sorted_f, nf, sizeof *sorted_f, cmp_str_ptr);
+    uint32_t *rank = xmalloc((nf ? nf : 1) * sizeof *rank);
+    for (size_t x = 0; x < nf; x++)
+        for (size_t y = 0; y < nf; y++)
+            if (sorted_f[y] == fnames[x]) rank[x] = (uint32_t)y;
+
+    /* hash (field, term) -> group */
+    size_t cap = 64;
+    while (cap < total * 2) cap <<= 1;
+    uint32_t *slots = xmalloc(cap * sizeof *slots);
+    memset(slots, 0xff, cap * sizeof *slots);
+    tgroup *groups = xmalloc(total * sizeof *groups);
+    uint32_t *gid = xmalloc(total * sizeof *gid);
+    size_t ng = 0;
+    k = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const index_doc *d = w->docs[i].d;
+        for (size_t j = 0; j < d->n_terms; j++, k++) {
+            const doc_term *t = &d->terms[j];
+            uint64_t h = term_hash(tf[k], t->term, t->tlen);
+            size_t sl = (size_t)h & (cap - 1);
+            for (;;) {
+                uint32_t g = slots[sl];
+                if (g == UINT32_MAX) {
+                    g = (uint32_t)ng++;
+                    groups[g] = (tgroup){ t, rank[tf[k]], h, 0, 0 };
+                    slots[sl] = g;
+                    gid[k] = g;
+                    break;
+                }
+                const tgroup *G = &groups[g];
+                if (G->hash == h && G->field_rank == rank[tf[k]] && G->t->tlen == t->tlen &&
+                    (!t->tlen || !memcmp(G->t->term, t->term, t->tlen))) {
+                    gid[k] = g;
+                    break;
+                }
+                sl = (sl + 1) & (cap - 1);
+            }
+            groups[gid[k]].count++;
+        }
+    }
+    free(slots);
+    /* counting sort of the postings by group, keeping batch (docnum) order inside */
+    size_t acc = 0;
+    for (size_t g = 0; g < ng; g++) {
+        groups[g].start = acc;
+        acc += groups[g].count;
+        groups[g].count = 0;
+    }
+    ref *sorted = xmalloc(total * sizeof *sorted);
+    k = 0;
+    bool ordered = true;
+    for (size_t i = 0; i < w->n; i++) {
+        const index_doc *d = w->docs[i].d;
+        if (i && w->docs[i].docnum <= w->docs[i - 1].docnum) ordered = false;
+        for (size_t j = 0; j < d->n_terms; j++, k++) {
+            tgroup *G = &groups[gid[k]];
+            sorted[G->start + G->count++] = (ref){ &d->terms[j], w->docs[i].docnum };
+        }
+    }
+    uint32_t *order = xmalloc((ng ? ng : 1) * sizeof *order);
+    for (size_t g = 0; g < ng; g++) order[g] = (uint32_t)g;
+    sort_groups_base = groups;
+    qsort(order, ng, sizeof *order, cmp_group_idx);
+
     term_work tw = { 0 };
     int rc = 0;
-    for (size_t i = 0; i < total && rc == 0;) {
-        size_t j = i + 1;
-        while (j < total && cmp_term_key(refs[j].t, refs[i].t) == 0) j++;
-        rc = write_term(w, tb, refs + i, j - i, &tw, err);
-        i = j;
+    for (size_t x = 0; x < ng && rc == 0; x++) {
+        tgroup *G = &groups[order[x]];
+        if (!ordered) qsort(sorted + G->start, G->count, sizeof *sorted, cmp_ref);
+        rc = write_term(w, tb, sorted + G->start, G->count, &tw, err);
     }
     free(tw.posts);
     free(tw.pos);
     buf_free(&tw.val);
     buf_free(&tw.blk);
-    free(refs);
+    free(order);
+    free(sorted);
+    free(groups);
+    free(gid);
+    free(tf);
+    free(rank);
+    free(sorted_f);
+    free(fnames);
     return rc;
 }
 
