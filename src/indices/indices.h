@@ -134,7 +134,7 @@ void indices_not_found(es_err *err, const char *name);
  * illegal_argument_exception "no write index is defined for alias [a]. The write
  * index may be explicitly disabled using is_write_index=false or the alias points
  * to multiple indices without one being designated as a write index",
- * "[require_alias] request flag is [true] and [x] is not an alias" (index_not_found).
+ * "no such index [x] and [require_alias] request flag is [true] and [x] is not an alias" (index_not_found).
  */
 int indices_write_target(indices *ix, const char *name, bool auto_create, bool require_alias,
                          index_view **out, const char **alias_routing, es_err *err);

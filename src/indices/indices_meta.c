@@ -1211,7 +1211,8 @@ int indices_write_target(indices *ix, const char *name, bool auto_create, bool r
     }
     int rc = 0;
     if (require_alias && members == 0) {
-        es_err_set(err, ES_INDEX_NOT_FOUND, "[require_alias] request flag is [true] and [%s] is not an alias", name);
+        es_err_set(err, ES_INDEX_NOT_FOUND, "no such index [%s] and [require_alias] request flag is [true] and [%s] is not an alias",
+                   name, name);
         es_err_extra(err, "index_uuid", "_na_", false);
         es_err_extra(err, "index", name, false);
         rc = -1;

@@ -432,7 +432,9 @@ def encode_body(body, ndjson):
             return body.encode("utf-8"), ("application/x-ndjson" if ndjson else "application/json")
         body = docs if (ndjson or len(docs) != 1) else docs[0]
     if isinstance(body, list):
-        return "".join(dumps(d) + "\n" for d in body).encode("utf-8"), "application/x-ndjson"
+        # As Elasticsearch's runner: string items are already JSON lines and go out as they are.
+        return "".join((d if isinstance(d, str) else dumps(d)) + "\n" for d in body).encode("utf-8"), \
+            "application/x-ndjson"
     if ndjson:
         return (dumps(body) + "\n").encode("utf-8"), "application/x-ndjson"
     return dumps(body).encode("utf-8"), "application/json"

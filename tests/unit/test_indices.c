@@ -194,7 +194,7 @@ TEST(write_targets_and_auto_create)
     CHECK_EQ_STR(err.reason, "no such index [missing]");
     es_err_free(&err);
     CHECK_EQ_INT(indices_write_target(ix, "auto1", false, true, &v, NULL, &err), -1);
-    CHECK_EQ_STR(err.reason, "[require_alias] request flag is [true] and [auto1] is not an alias");
+    CHECK_EQ_STR(err.reason, "no such index [auto1] and [require_alias] request flag is [true] and [auto1] is not an alias");
     es_err_free(&err);
     /* Aliases: single index, routing, several without a write index, an explicit write index. */
     create(ix, "w1", "{\"aliases\":{\"one\":{\"index_routing\":\"7\"},\"multi\":{}}}", &err);
