@@ -581,6 +581,10 @@ static void emit_leaf(const mapping *m, const field_and_format *pats, size_t np,
         } else if (json_type_of(v) == JSON_STRING && (g->type == FT_DOUBLE || g->type == FT_FLOAT)) {
             size_t sl;
             jw_double(&w, strtod(json_str(v, &sl), NULL));
+        } else if (json_is_number(v) && g->type == FT_DOUBLE) {
+            jw_double(&w, json_num(v));
+        } else if (json_is_number(v) && (g->type == FT_FLOAT || g->type == FT_HALF_FLOAT)) {
+            jw_float(&w, (float)json_num(v));
         } else if (json_type_of(v) == JSON_BOOL && g->type == FT_KEYWORD) {
             jw_str(&w, json_bool(v) ? "true" : "false");
         } else if (g->type == FT_DATE && json_type_of(v) == JSON_STRING) {

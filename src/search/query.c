@@ -637,10 +637,11 @@ static bool parse_clauses(query_parse_ctx *ctx, const char *field, const json_va
                 if (!strcmp(inner.extra[k].key, "line")) l = (uint32_t)atoi(inner.extra[k].value);
                 if (!strcmp(inner.extra[k].key, "col")) c = (uint32_t)atoi(inner.extra[k].value);
             }
+            /* Elasticsearch chains the inner error as caused_by; the REST envelope here would then
+             * report it as the root cause (x_content_parse_exception is not an ElasticsearchException,
+             * so Elasticsearch's root_cause is the wrapper itself): the cause is left out. */
             es_err_set(err, ES_X_CONTENT_PARSE, "[%u:%u] [bool] failed to parse field [%s]", l, c, field);
-            es_err *cause = xcalloc(1, sizeof *cause);
-            *cause = inner;
-            es_err_cause(err, cause);
+            es_err_free(&inner);
             return false;
         }
         arr[(*n)++] = q;

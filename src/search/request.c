@@ -446,7 +446,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
             es_err_set(err, ES_ILLEGAL_ARGUMENT, "[%s] is not supported by this node", k);
             return -1;
         } else {
-            qerr_parsing(err, &ctx, v, true, "Unknown key for a %s in [%s].", qtoken(v), k);
+            qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", qtoken(v), k);
             return -1;
         }
         continue;
