@@ -243,10 +243,21 @@ int cmd_serve(int argc, char **argv)
         .authenticate = security_enabled(sec) ? security_http_hook : NULL,
         .auth_ctx = sec,
     };
-    http_server *srv = http_server_start(&hopts, &errmsg);
-    if (!srv) {
+    /* Every route goes in before the server listens: the route table is read unguarded. */
+    http_server *srv = http_server_new(&hopts);
+    rest_register(srv, &node);
+    security_register_routes(srv, sec);
+    if (security_enabled(sec)) security_check_routes(srv);
+    const char *shown_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    bool v6_host = strchr(shown_host, ':') && shown_host[0] != '[';
+    /* A fixed port is known before listening, so handlers never see the address change;
+     * with a port range it is filled in once bound. */
+    if (port == port_max && port)
+        snprintf(node.http_address, sizeof node.http_address, v6_host ? "[%s]:%d" : "%s:%d", shown_host, port);
+    if (http_server_listen(srv, &errmsg)) {
         log_error("http", "%s", errmsg);
         free(errmsg);
+        http_server_stop(srv);
         if (password) explicit_bzero(password, strlen(password));
         free(password);
         security_close(sec);
@@ -255,14 +266,9 @@ int cmd_serve(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
-    const char *shown_host = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-    if (strchr(shown_host, ':') && shown_host[0] != '[')
-        snprintf(node.http_address, sizeof node.http_address, "[%s]:%d", shown_host, http_server_port(srv));
-    else
-        snprintf(node.http_address, sizeof node.http_address, "%s:%d", shown_host, http_server_port(srv));
-    rest_register(srv, &node);
-    security_register_routes(srv, sec);
-    if (security_enabled(sec)) security_check_routes(srv);
+    if (!(port == port_max && port))
+        snprintf(node.http_address, sizeof node.http_address, v6_host ? "[%s]:%d" : "%s:%d", shown_host,
+                 http_server_port(srv));
     if (tls.cert_pem)
         log_info("security", "HTTPS on, presenting a chain whose root has SHA-256 fingerprint [%s]%s",
                  tls.ca_fingerprint,

@@ -950,10 +950,16 @@ static void notify_connection(void *cls, struct MHD_Connection *con, void **sock
     gnutls_session_set_verify_function(session, verify_client_cert);
 }
 
-http_server *http_server_start(const http_server_opts *opts, char **errmsg)
+http_server *http_server_new(const http_server_opts *opts)
 {
     http_server *srv = xcalloc(1, sizeof *srv);
     srv->opts = *opts;
+    return srv;
+}
+
+int http_server_listen(http_server *srv, char **errmsg)
+{
+    const http_server_opts *opts = &srv->opts;
     const char *host = opts->host && *opts->host ? opts->host : "127.0.0.1";
 
     struct sockaddr_storage ss;
@@ -980,8 +986,7 @@ http_server *http_server_start(const http_server_opts *opts, char **errmsg)
         v6 = true;
     } else {
         *errmsg = xasprintf("cannot bind to [%s]: not an IP address", host);
-        free(srv);
-        return NULL;
+        return -1;
     }
 
     unsigned threads = opts->threads;
@@ -1038,17 +1043,11 @@ http_server *http_server_start(const http_server_opts *opts, char **errmsg)
         *errmsg = xasprintf("failed to bind HTTP on [%s] port [%d%s%d]: %s", host, opts->port,
                             last > opts->port ? "-" : "", last > opts->port ? last : opts->port,
                             errno ? strerror(errno) : "address in use or invalid TLS material");
-        free(srv->cert_pem);
-        free(srv->key_pem);
-        free(srv->key_password);
-        free(srv->priorities);
-        free(srv->trust_pem);
-        free(srv);
-        return NULL;
+        return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : port;
-    return srv;
+    return 0;
 }
 
 void http_server_each_route(const http_server *srv, void (*fn)(const http_route *r, void *ctx), void *ctx)
@@ -1064,7 +1063,7 @@ int http_server_port(const http_server *srv)
 void http_server_stop(http_server *srv)
 {
     if (!srv) return;
-    MHD_stop_daemon(srv->daemon);
+    if (srv->daemon) MHD_stop_daemon(srv->daemon);
     for (size_t i = 0; i < srv->n_routes; i++) {
         for (size_t j = 0; j < srv->routes[i].nsegs; j++) free(srv->routes[i].segs[j]);
         free(srv->routes[i].segs);

@@ -84,11 +84,17 @@ typedef struct http_server_opts {
 
 /* Calls fn for every registered route, in registration order (start-up checks). */
 void http_server_each_route(const http_server *srv, void (*fn)(const http_route *r, void *ctx), void *ctx);
-/* Creates and starts the server. Returns NULL and a message in *errmsg (heap) on failure. */
-http_server *http_server_start(const http_server_opts *opts, char **errmsg);
-/* Adds routes (the array must outlive the server); ctx is passed to their handlers. */
+/* Creates a server that does not listen yet: add every route first (the route table is
+ * not guarded, so it must be complete before the first request), then listen. */
+http_server *http_server_new(const http_server_opts *opts);
+/* Adds routes (the array must outlive the server); ctx is passed to their handlers.
+ * Only before http_server_listen. */
 void http_add_routes(http_server *srv, const http_route *routes, size_t n, void *ctx);
+/* Binds and starts serving. Returns -1 and a message in *errmsg (heap) on failure; the
+ * server is then still to be freed with http_server_stop. */
+int http_server_listen(http_server *srv, char **errmsg);
 int http_server_port(const http_server *srv);
+/* Stops serving (if listening) and frees the server. */
 void http_server_stop(http_server *srv);
 
 /* ------------------------------------------------------------------------ */

@@ -250,6 +250,11 @@ typedef struct write_opts {
     bool auto_create;           /* action.auto_create_index applies (default true) */
     const char *default_index;  /* bulk: items without _index; may be NULL */
     int refresh;                /* 0 false, 1 true, 2 wait_for (all visible at commit anyway) */
+    /* Optional per-item authorization, called before an item's target is resolved, with
+     * the index name as the item gives it; may_create tells whether a missing index would
+     * be auto-created for it. Returning -1 with *err set (a 403) fails that item alone. */
+    int (*authorize)(void *ctx, const write_op *op, const char *index, bool may_create, es_err *err);
+    void *authorize_ctx;
 } write_opts;
 
 /*

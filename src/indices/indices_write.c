@@ -371,6 +371,10 @@ static void prepare_item(batch *b, size_t i)
     /* Deletes do not create indices, unless externally versioned (as Elasticsearch). */
     bool auto_create = !b->opts || b->opts->auto_create;
     if (op->kind == WOP_DELETE && op->version_type == STORE_VERSION_INTERNAL) auto_create = false;
+    if (b->opts && b->opts->authorize && b->opts->authorize(b->opts->authorize_ctx, op, name, auto_create, &e)) {
+        fail(b, i, &e);
+        return;
+    }
     const char *alias_routing = NULL;
     if (resolve_target(b, name, op->require_alias, auto_create, &it->view, &alias_routing, &e)) {
         fail(b, i, &e);

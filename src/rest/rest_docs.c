@@ -12,6 +12,7 @@
  * messages, since clients match on them.
  */
 #include "rest/rest_int.h"
+#include "security/security.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -915,6 +916,32 @@ static void answer_write(http_req *req, http_resp *resp, rest_node *node, write_
 
 typedef enum { IDX_WITH_ID, IDX_AUTO_ID, IDX_CREATE } index_route;
 
+/*
+ * Per-item authorization for writes (a no-op without security): the item's own
+ * operation on the index it names, and the right to auto-create that index when it
+ * does not exist yet, as Elasticsearch checks bulk items one by one.
+ */
+typedef struct write_auth {
+    http_req *req;
+    rest_node *node;
+} write_auth;
+
+static int authorize_write(void *ctx, const write_op *op, const char *index, bool may_create, es_err *err)
+{
+    write_auth *a = ctx;
+    sec_doc_op sop = op->kind == WOP_CREATE ? SEC_OP_CREATE
+                   : op->kind == WOP_UPDATE ? SEC_OP_UPDATE
+                   : op->kind == WOP_DELETE ? SEC_OP_DELETE : SEC_OP_INDEX;
+    if (security_check_doc_op(a->req, sop, index, err)) return -1;
+    if (!may_create || !http_req_user(a->req)) return 0;
+    index_view *v = NULL;
+    es_err probe = { 0 };
+    int exists = indices_write_target(a->node->ix, index, false, false, &v, NULL, &probe) == 0;
+    es_err_free(&probe);
+    if (v) index_view_release(v);
+    return exists ? 0 : security_check(a->req, "indices:admin/auto_create", index, err);
+}
+
 static void do_index(http_req *req, http_resp *resp, rest_node *node, index_route route)
 {
     es_err err = { 0 };
@@ -971,7 +998,8 @@ static void do_index(http_req *req, http_resp *resp, rest_node *node, index_rout
     op.source = body;
     op.source_len = len;
     op.require_alias = require_alias;
-    write_opts wo = { .auto_create = true, .refresh = refresh };
+    write_auth auth = { req, node };
+    write_opts wo = { .auto_create = true, .refresh = refresh, .authorize = authorize_write, .authorize_ctx = &auth };
     write_result r = { 0 };
     if (indices_write(node->ix, &op, 1, &wo, &r, &err)) {
         write_result_free(&r);
@@ -1027,7 +1055,8 @@ static void handle_delete(http_req *req, http_resp *resp, void *ctx)
     write_op op = { 0 };
     wreq_to_op(&w, &op);
     op.routing = http_param(req, "routing");
-    write_opts wo = { .auto_create = true, .refresh = refresh };
+    write_auth auth = { req, node };
+    write_opts wo = { .auto_create = true, .refresh = refresh, .authorize = authorize_write, .authorize_ctx = &auth };
     write_result r = { 0 };
     if (indices_write(node->ix, &op, 1, &wo, &r, &err)) {
         write_result_free(&r);
@@ -1108,7 +1137,8 @@ static void handle_update(http_req *req, http_resp *resp, void *ctx)
         want = json_parse("true", 4, NULL, NULL);
         op.source_filter = json_doc_root(want);
     }
-    write_opts wo = { .auto_create = true, .refresh = refresh };
+    write_auth auth = { req, node };
+    write_opts wo = { .auto_create = true, .refresh = refresh, .authorize = authorize_write, .authorize_ctx = &auth };
     write_result r = { 0 };
     if (indices_write(node->ix, &op, 1, &wo, &r, &err) == 0) answer_write(req, resp, node, &r, op.routing, &f);
     write_result_free(&r);
@@ -1683,7 +1713,8 @@ static void handle_mget(http_req *req, http_resp *resp, void *ctx)
         store_doc d;
         uint32_t shard = 0;
         int rc = -1;
-        if (resolve_single(node, it->index, &v, &e) == 0) {
+        if (security_check(req, "indices:data/read/mget[shard]", it->index, &e) == 0 &&
+            resolve_single(node, it->index, &v, &e) == 0) {
             rc = read_doc(v, &it->g, &snap, &shard, &d, &e);
             if (rc == 1 && check_read_version(&it->g, v, shard, &d, &e)) rc = -1;
         }
@@ -2126,7 +2157,9 @@ static void handle_bulk(http_req *req, http_resp *resp, void *ctx)
         op->n_dynamic_templates = b->ndt / 2;
         if (b->action == BA_UPDATE && b->fsrc.given && b->fsrc.fetch != 0) op->source_filter = json_doc_root(want);
     }
-    write_opts wo = { .auto_create = true, .default_index = d.index, .refresh = refresh };
+    write_auth auth = { req, node };
+    write_opts wo = { .auto_create = true, .default_index = d.index, .refresh = refresh,
+                      .authorize = authorize_write, .authorize_ctx = &auth };
     if (indices_write(node->ix, ops, n, &wo, res, &err)) {
         json_doc_free(want);
         goto fail;

@@ -37,12 +37,18 @@ users useradd super1 -p 'super:pw@x' -r superuser >/dev/null
 users useradd reindexer -p reindex-pw -r ferry_reindex >/dev/null
 users useradd noroles -p noroles-pw >/dev/null
 users useradd logs1 -p logs1-pw -r logs_reader >/dev/null 2>&1
+users useradd logsw -p logsw-pw -r logs_writer >/dev/null 2>&1
 cat > "$conf/roles.yml" <<'YML'
 logs_reader:
   cluster: [ monitor ]
   indices:
     - names: [ 'logs-*' ]
       privileges: [ read, view_index_metadata ]
+logs_writer:
+  cluster: [ monitor ]
+  indices:
+    - names: [ 'logs-*' ]
+      privileges: [ read, write ]
 YML
 
 # Security on, HTTPS off (explicit settings: no auto-configuration), fast reloads.
@@ -164,6 +170,19 @@ if [ "$code" = 200 ] || [ "$code" = 201 ]; then
     expect_403 "viewer: POST /_bulk is 403" viewer1 viewer-pw POST /_bulk \
         "action [indices:data/write/bulk] is unauthorized for user [viewer1] with effective roles [viewer], this action is granted by the index privileges [create_doc,create,delete,index,write,all]" \
         -H 'Content-Type: application/x-ndjson' --data-binary $'{"index":{"_index":"i","_id":"2"}}\n{"a":1}\n'
+    # Bulk items and mget docs are authorized one by one: the permitted ones go through.
+    as elastic "$ELASTIC_PASSWORD" PUT /logs-1/_doc/1 -H 'Content-Type: application/json' -d '{"a":1}'
+    as logsw logsw-pw POST /_bulk -H 'Content-Type: application/x-ndjson' \
+        --data-binary $'{"index":{"_index":"logs-1","_id":"2"}}\n{"a":1}\n{"index":{"_index":"i","_id":"9"}}\n{"a":1}\n'
+    items=$(python3 -c 'import json,sys; b=json.loads(sys.argv[1]); print(" ".join(str(i["index"]["status"]) for i in b["items"]))' "$body" 2>/dev/null)
+    check "bulk: an item on a permitted index passes, one on another index is 403" '[ "$code" = 200 ] && [ "$items" = "201 403" ]' "$code $body"
+    check "bulk: the denied item carries ES's 403 text" '[[ $body == *"action [indices:data/write/bulk[s]] is unauthorized for user [logsw]"* ]]' "$body"
+    as logsw logsw-pw POST /_bulk -H 'Content-Type: application/x-ndjson' \
+        --data-binary $'{"index":{"_index":"logs-new","_id":"1"}}\n{"a":1}\n'
+    check "bulk: auto-creating an index needs create_index (write alone is not enough)" '[[ $body == *"indices:admin/auto_create"* ]] && [[ $body == *"\"status\":403"* ]]' "$body"
+    as logs1 logs1-pw POST /_mget -H 'Content-Type: application/json' \
+        -d '{"docs":[{"_index":"logs-1","_id":"1"},{"_index":"i","_id":"1"}]}'
+    check "mget: a permitted doc is found, another index's doc is a 403 item" '[ "$code" = 200 ] && [[ $body == *"\"found\":true"* ]] && [[ $body == *"indices:data/read/mget[shard]"* ]]' "$body"
 else
     skip "document write matrix" "PUT /{index}/_doc/{id} is not in this build yet: $code"
 fi
