@@ -14,6 +14,14 @@ void rest_register_docs(http_server *srv, rest_node *node);     /* _doc, _create
 void rest_register_analyze(http_server *srv, rest_node *node);  /* _analyze, {index}/_analyze */
 void rest_register_cat(http_server *srv, rest_node *node);      /* the _cat APIs (called by rest_register_indices) */
 void rest_register_search(http_server *srv, rest_node *node);   /* _search, _count (rest_search.c) */
+void rest_register_scroll(http_server *srv, rest_node *node);   /* _search/scroll, _pit (rest_scroll.c) */
+
+/* Called first by the _search handler (rest_scroll.c): runs scroll (?scroll=) and
+ * point-in-time ("pit") searches and refuses what only they may use (slice,
+ * _shard_doc). 1 when it answered, 0 for a plain search. */
+struct search_url_params;
+int rest_search_hook(http_req *req, http_resp *resp, rest_node *node, json_doc *doc, const json_val *root,
+                     const struct search_url_params *p, bool is_count);
 
 /* Answers err (Elasticsearch's envelope) and frees it. */
 void rest_fail(http_resp *resp, es_err *err);

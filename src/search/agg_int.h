@@ -164,6 +164,7 @@ typedef struct agg_exec {
     int64_t miss_l;       /* the "missing" value as one value of the doc values kind */
     double miss_d;
     strv miss_s;
+    char *miss_own;       /* heap text of a non-string "missing" on a keyword field */
     uint8_t miss_ip[16];
     void *x;              /* kind-specific per-shard data */
 } agg_exec;
@@ -218,7 +219,13 @@ typedef struct agg_pctx {
     size_t n_dfmts, cap_dfmts;
     uint32_t next_id;
     uint32_t depth;
+    /* heap objects freed with the tree */
+    struct agg_owned *owned;
+    size_t n_owned, cap_owned;
 } agg_pctx;
+
+/* Registers a heap object to free (with fn) when the tree is freed. */
+void agg_pctx_own(agg_pctx *c, void *p, void (*fn)(void *));
 
 struct agg_kind {
     const char *name;
@@ -227,6 +234,8 @@ struct agg_kind {
     const char *(*typed_name)(const agg_spec *a);
     /* Parses the kind's body into a->p (and the common value-source members). */
     int (*parse)(agg_pctx *c, agg_spec *a, const json_val *body, es_err *err);
+    /* Checks once the sub-aggregations are parsed (order paths); may be NULL. */
+    int (*validate)(agg_pctx *c, agg_spec *a, es_err *err);
     /* Per-shard set-up beyond the doc values reader (filters); may be NULL. */
     int (*open)(agg_shard *sh, const agg_spec *a, agg_exec *e, es_err *err);
     void (*close)(const agg_spec *a, agg_exec *e);
@@ -248,6 +257,9 @@ extern const agg_kind agg_kind_min, agg_kind_max, agg_kind_sum, agg_kind_avg, ag
     agg_kind_cardinality, agg_kind_stats, agg_kind_extended_stats, agg_kind_terms, agg_kind_range,
     agg_kind_filter, agg_kind_filters, agg_kind_histogram, agg_kind_date_histogram, agg_kind_missing,
     agg_kind_global;
+
+/* global: feeds every live document of the shard to a top-level global aggregation. */
+int agg_global_collect_all(agg_shard *sh, const agg_spec *a, void *st, es_err *err);
 
 /* ------------------------------------------------------------------------ */
 /* Parse helpers (agg.c)                                                    */

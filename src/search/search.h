@@ -410,6 +410,8 @@ typedef struct sort_spec {
     const char *missing_json;
     const char *unmapped_type;  /* NULL: an unmapped field is an error unless given */
     const char *format;       /* dates: the format of the sort value as written ("sort" values stay numbers) */
+    const char *numeric_type; /* "date" / "date_nanos" / "long" / "double": values converted to it
+                                 (sorting date and date_nanos fields together); NULL: the field's */
 } sort_spec;
 
 /* A sort value as ES returns it in "sort": null, a long, a double or a string. */
@@ -683,5 +685,94 @@ agg_run *agg_run_new(const agg_tree *t, bool typed_keys);
 search_collector *agg_run_collector(agg_run *r);
 void agg_run_write(json_w *w, void *run);
 void agg_run_free(agg_run *r);
+
+/* Registers the engine with search_register_aggs (plain _search requests). */
+void agg_register_engine(void);
+/* The body document and typed_keys of the request this thread is about to run
+ * (the engine's create callback has no room for them): [line:col] in errors and
+ * typed names. Set by the REST layer before each search. */
+void agg_request_context(const json_doc *doc, bool typed_keys);
+
+/* ------------------------------------------------------------------------ */
+/* Scroll and point in time (context*.c, sort.c)                            */
+
+/*
+ * Contexts keep one read snapshot per shard (shard_searcher) across requests.
+ * They live in a process-wide registry: thread-safe; requests on one context
+ * run one at a time. A context expires keep-alive after the end of its last
+ * request (a reaper thread frees it within a second; an expired id is refused
+ * at once). Ids are 24 URL-safe base64 characters, opaque to clients.
+ */
+typedef enum { SEARCH_CTX_SCROLL = 1, SEARCH_CTX_PIT = 2 } search_ctx_kind;
+
+/* Node limits, read by the caller from the cluster settings (0: the default). */
+typedef struct search_ctx_limits {
+    int64_t max_keep_alive_ms;  /* search.max_keep_alive, default 24h */
+    int64_t max_open_scroll;    /* search.max_open_scroll_context, default 500 (counted per shard) */
+} search_ctx_limits;
+
+/* Checks a keep-alive against search.max_keep_alive ("Keep alive for request (2m) is too large..."). */
+int search_ctx_check_keep_alive(int64_t keep_alive_ms, const search_ctx_limits *lim, es_err *err);
+
+typedef struct search_scroll_args {
+    const char *body;            /* the _search body text (copied; NULL: none) */
+    size_t body_len;
+    const search_url_params *params;  /* copied */
+    index_view **views;          /* the indices searched (the context takes its own references) */
+    size_t n_views;
+    shard_searcher **shards;     /* open searchers: ownership passes to the call, even on failure */
+    size_t n_shards;
+    int64_t keep_alive_ms;
+    const search_ctx_limits *lim;
+    bool typed_keys;
+    bool request_cache;          /* ?request_cache=true (refused in a scroll context) */
+} search_scroll_args;
+
+/* The checks Elasticsearch makes on a scroll request before resolving indices
+ * (action_request_validation_exception "Validation Failed: 1: [size] cannot be [0] in a scroll context;"...). */
+int search_scroll_validate(const search_request *r, const search_url_params *p, bool request_cache, es_err *err);
+
+/*
+ * The first page of a scroll (_search?scroll=): parses the request into a new
+ * context, validates it as Elasticsearch does for scrolls ("[size] cannot be
+ * [0] in a scroll context"...), counts the total exactly, writes the whole
+ * answer with "_scroll_id" first (and "aggregations" when asked).
+ */
+int search_scroll_open(const search_scroll_args *a, json_w *w, es_err *err);
+/* The next page of a scroll; keep_alive_ms < 0 keeps the context's. Errors: illegal_argument_exception
+ * "Cannot parse scroll id"; search_phase_execution_exception (404) caused by
+ * search_context_missing_exception "No search context found for id [N]". */
+int search_scroll_next(const char *scroll_id, int64_t keep_alive_ms, const search_ctx_limits *lim,
+                       bool rest_total_hits_as_int, json_w *w, es_err *err);
+
+/* Opens a point in time over the shards (ownership passes, even on failure); *id is heap. */
+int search_pit_open(index_view **views, size_t n_views, shard_searcher **shards, size_t n_shards,
+                    int64_t keep_alive_ms, const search_ctx_limits *lim, char **id, es_err *err);
+
+typedef struct search_pit_args {
+    const char *id;
+    int64_t keep_alive_ms;       /* < 0: unchanged */
+    search_request *req;         /* parsed without views; validated here against the PIT's indices */
+    const json_doc *doc;         /* req's body document (positions in errors; may be NULL) */
+    const search_url_params *params;
+    /* The value search_after gave for the implicit _shard_doc tiebreaker (the
+     * caller takes it off before parsing when search_after has one value more
+     * than sort); NULL when none. */
+    const json_val *tiebreaker_after;
+    const search_ctx_limits *lim;
+    bool typed_keys;
+} search_pit_args;
+
+/* A search over a point in time; writes the answer with "pit_id" first. */
+int search_pit_search(const search_pit_args *a, json_w *w, es_err *err);
+
+/* Frees contexts by id (every id must parse first: else -1 with "Cannot parse scroll id"
+ * / "invalid id: [x]"); *freed counts the ones that existed. */
+int search_ctx_clear(const char *const *ids, size_t n, search_ctx_kind kind, size_t *freed, es_err *err);
+size_t search_ctx_clear_all(search_ctx_kind kind);
+/* Open contexts of a kind (for statistics). */
+size_t search_ctx_count(search_ctx_kind kind);
+/* Frees every context and stops the reaper: call before the store closes. */
+void search_ctx_shutdown(void);
 
 #endif
