@@ -189,6 +189,8 @@ static void run(http_req *req, http_resp *resp, rest_node *node, bool is_count)
     if (body_doc(req, &doc, &root, &err) < 0) goto fail;
     search_url_params p;
     url_params(req, &p, node);
+    /* scroll and point in time searches, and what only they accept (rest_scroll.c) */
+    if (rest_search_hook(req, resp, node, doc, root, &p, is_count)) goto done;
     if (is_count) {
         /* _count takes fewer parameters; those it does not know never reach here */
         p.from = p.size = p.sort = NULL;
