@@ -10,6 +10,7 @@
 #include "core/core.h"
 #include "http/http.h"
 #include "indices/indices.h"
+#include "reindex/reindex.h"
 #include "rest/rest.h"
 #include "security/security.h"
 
@@ -123,6 +124,7 @@ int cmd_serve(int argc, char **argv)
     config_register(node_settings, ARRAY_LEN(node_settings));
     config_register(indices_settings, indices_settings_count);
     config_register(security_settings, security_settings_count);
+    config_register(reindex_settings, reindex_settings_count);
     char *errmsg = NULL;
     const char *conf_path = conf_abs ? conf_abs : conf_dir;
     config *cfg = config_load(conf_path, overrides, n_over, &errmsg);
@@ -257,6 +259,7 @@ int cmd_serve(int argc, char **argv)
     if (http_server_listen(srv, &errmsg)) {
         log_error("http", "%s", errmsg);
         free(errmsg);
+        rest_stop(&node);
         http_server_stop(srv);
         if (password) explicit_bzero(password, strlen(password));
         free(password);
@@ -287,6 +290,7 @@ int cmd_serve(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     log_info("node", "[%s] stopping (signal %d)", node.node_name, sig);
+    rest_stop(&node);
     http_server_stop(srv);
     security_close(sec);
     security_tls_free(&tls);

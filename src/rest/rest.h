@@ -28,10 +28,15 @@ typedef struct rest_node {
     char http_address[96];    /* "127.0.0.1:9200" once bound */
     int64_t max_content_length;
     int64_t start_millis;
+    struct tasks *tasks;         /* the task manager (rest_register_tasks; NULL once stopped) */
+    struct reindex_env *reindex; /* reindex settings and jobs (rest_register_reindex) */
 } rest_node;
 
 /* Registers every REST route on the server. */
 void rest_register(http_server *srv, rest_node *node);
+/* Before the server stops: cancels the running tasks (reindex jobs), waits for them to
+ * end (their results are stored), and frees the task and reindex machinery. */
+void rest_stop(rest_node *node);
 
 /* Version facts reported beside a version number (Lucene, wire/index compatibility). */
 typedef struct rest_version_info {

@@ -14,6 +14,8 @@ void rest_register(http_server *srv, rest_node *node)
     rest_register_analyze(srv, node);
     rest_register_search(srv, node);
     rest_register_scroll(srv, node);
+    rest_register_tasks(srv, node);
+    rest_register_reindex(srv, node);
 }
 
 void rest_fail(http_resp *resp, es_err *err)

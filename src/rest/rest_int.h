@@ -23,6 +23,18 @@ struct search_url_params;
 int rest_search_hook(http_req *req, http_resp *resp, rest_node *node, json_doc *doc, const json_val *root,
                      const struct search_url_params *p, bool is_count);
 
+void rest_register_tasks(http_server *srv, rest_node *node);    /* _tasks (creates node->tasks) */
+void rest_register_reindex(http_server *srv, rest_node *node);  /* _reindex, _update_by_query, _delete_by_query */
+
+/* rest_tasks.c: handlers using node->tasks / node->reindex run between these (false: the
+ * node is stopping and resp holds the answer). */
+struct task;
+bool rest_tasks_enter(rest_node *node, http_resp *resp);
+void rest_tasks_leave(void);
+/* The ListTasksResponse shapes (group_by nodes|parents|none), with one node failure when set. */
+void rest_tasks_write_list(json_w *w, rest_node *node, struct task **list, size_t n, const char *group_by,
+                           bool detailed, bool human, const char *failed_node, const es_err *failure);
+
 /* Answers err (Elasticsearch's envelope) and frees it. */
 void rest_fail(http_resp *resp, es_err *err);
 

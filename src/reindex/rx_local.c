@@ -1,0 +1,565 @@
+/*
+ * rx_local.c — the local side of the engine: a source reading the request's
+ * indices through read snapshots of their shards (search's shard searchers,
+ * the query run as an iterator in document-number order, so pages stream
+ * without a collector or a scroll context), source filtering as
+ * Elasticsearch's XContentMapValues.filter, and the sink writing through
+ * indices_write (one durable transaction per shard touched per batch).
+ */
+#include "reindex/reindex_int.h"
+
+#include "search/search.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ======================================================================== */
+/* Source filtering                                                         */
+
+/* '*' wildcard match of a whole path. */
+static bool glob(const char *pat, const char *s, size_t n)
+{
+    const char *star = NULL;
+    size_t si = 0, bt = 0;
+    const char *p = pat;
+    while (si < n) {
+        if (*p == '*') {
+            star = p++;
+            bt = si;
+        } else if (*p && *p == s[si]) {
+            p++;
+            si++;
+        } else if (star) {
+            p = star + 1;
+            si = ++bt;
+        } else {
+            return false;
+        }
+    }
+    while (*p == '*') p++;
+    return !*p;
+}
+
+/* Could a pattern match a path below `prefix` (prefix + "." + something)? */
+static bool may_match_below(const char *pat, const char *prefix, size_t n)
+{
+    /* The pattern's text up to its first wildcard must agree with prefix + "." */
+    size_t i = 0;
+    for (; pat[i] && pat[i] != '*'; i++) {
+        char c = i < n ? prefix[i] : (i == n ? '.' : 0);
+        if (i > n) return true; /* beyond prefix + '.': anything goes */
+        if (pat[i] != c) return false;
+    }
+    return true;
+}
+
+static bool any_glob(char *const *pats, size_t n, const char *path, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (glob(pats[i], path, len)) return true;
+    return false;
+}
+
+static bool any_below(char *const *pats, size_t n, const char *path, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (may_match_below(pats[i], path, len)) return true;
+    return false;
+}
+
+typedef struct filt {
+    char *const *inc;
+    size_t n_inc;
+    char *const *exc;
+    size_t n_exc;
+} filt;
+
+static bool filter_value(const filt *f, const json_val *v, buf *path, bool included, json_w *w);
+
+/* Writes the kept members of an object; returns whether anything was written (or the object
+ * itself is included as a whole). */
+static bool filter_object(const filt *f, const json_val *obj, buf *path, bool included, json_w *w, bool top)
+{
+    buf tmp = { 0 };
+    json_w tw;
+    jw_init(&tw, &tmp, false);
+    jw_obj_begin(&tw);
+    bool any = false;
+    json_iter it = json_iter_begin(obj);
+    const json_val *m;
+    const char *k;
+    size_t kl;
+    while ((m = json_iter_next(&it, &k, &kl))) {
+        size_t mark = path->len;
+        if (path->len) buf_putc(path, '.');
+        buf_append(path, k, kl);
+        bool exact_in = included || !f->n_inc || any_glob(f->inc, f->n_inc, path->p, path->len);
+        bool excluded = f->n_exc && any_glob(f->exc, f->n_exc, path->p, path->len);
+        if (!excluded) {
+            if (exact_in && json_type_of(m) != JSON_OBJECT && json_type_of(m) != JSON_ARRAY) {
+                jw_keyn(&tw, k, kl);
+                jw_val(&tw, m);
+                any = true;
+            } else if (json_type_of(m) == JSON_OBJECT || json_type_of(m) == JSON_ARRAY) {
+                bool descend = exact_in || any_below(f->inc, f->n_inc, path->p, path->len);
+                if (descend) {
+                    buf sub = { 0 };
+                    json_w sw;
+                    jw_init(&sw, &sub, false);
+                    bool wrote = filter_value(f, m, path, exact_in, &sw);
+                    if (wrote || (exact_in && json_len(m) == 0)) {
+                        jw_keyn(&tw, k, kl);
+                        jw_raw(&tw, sub.p ? sub.p : (json_type_of(m) == JSON_OBJECT ? "{}" : "[]"),
+                               sub.p ? sub.len : 2);
+                        any = true;
+                    }
+                    buf_free(&sub);
+                }
+            }
+        }
+        path->len = mark;
+        if (path->p) path->p[mark] = 0;
+    }
+    jw_obj_end(&tw);
+    if (any || top) jw_raw(w, tmp.p, tmp.len);
+    buf_free(&tmp);
+    return any;
+}
+
+static bool filter_value(const filt *f, const json_val *v, buf *path, bool included, json_w *w)
+{
+    if (json_type_of(v) == JSON_OBJECT) {
+        buf sub = { 0 };
+        json_w sw;
+        jw_init(&sw, &sub, false);
+        bool any = filter_object(f, v, path, included, &sw, false);
+        if (any) jw_raw(w, sub.p, sub.len);
+        buf_free(&sub);
+        return any;
+    }
+    if (json_type_of(v) == JSON_ARRAY) {
+        buf sub = { 0 };
+        json_w sw;
+        jw_init(&sw, &sub, false);
+        jw_arr_begin(&sw);
+        bool any = false;
+        for (size_t i = 0; i < json_len(v); i++) {
+            const json_val *e = json_arr_get(v, i);
+            if (json_type_of(e) == JSON_OBJECT || json_type_of(e) == JSON_ARRAY) {
+                if (filter_value(f, e, path, included, &sw)) any = true;
+            } else if (included) {
+                jw_val(&sw, e);
+                any = true;
+            }
+        }
+        jw_arr_end(&sw);
+        if (any) jw_raw(w, sub.p, sub.len);
+        buf_free(&sub);
+        return any;
+    }
+    if (included) {
+        jw_val(w, v);
+        return true;
+    }
+    return false;
+}
+
+bool rx_filter_source(const char *src, size_t len, char *const *inc, size_t n_inc, char *const *exc, size_t n_exc,
+                      buf *out)
+{
+    json_doc *d = json_parse(src, len, NULL, NULL);
+    if (!d) return false;
+    const json_val *root = json_doc_root(d);
+    if (json_type_of(root) != JSON_OBJECT) {
+        json_doc_free(d);
+        return false;
+    }
+    filt f = { inc, n_inc, exc, n_exc };
+    buf path = { 0 };
+    json_w w;
+    jw_init(&w, out, false);
+    filter_object(&f, root, &path, false, &w, true);
+    buf_free(&path);
+    json_doc_free(d);
+    return true;
+}
+
+/* ======================================================================== */
+/* Snapshot and source                                                      */
+
+struct rx_local_snapshot {
+    reindex_env *env;
+    index_view **views;
+    size_t n_views;
+    uint32_t total_shards;
+    uint32_t min_shards;
+    json_doc *qdoc;
+    arena mem;
+    const query *q;             /* NULL: every document */
+};
+
+int rx_local_snapshot_open(reindex_env *env, const rx_request *r, rx_local_snapshot **out, es_err *err)
+{
+    *out = NULL;
+    rx_local_snapshot *s = xcalloc(1, sizeof *s);
+    s->env = env;
+    buf expr = { 0 };
+    for (size_t i = 0; i < r->n_indices; i++) buf_printf(&expr, "%s%s", i ? "," : "", r->indices[i]);
+    resolve_opts o = r->kind == RX_REINDEX ? resolve_opts_default() : r->ropts;
+    int rc = indices_resolve(env->ix, expr.p ? expr.p : "", &o, &s->views, &s->n_views, err);
+    buf_free(&expr);
+    if (rc) {
+        free(s);
+        return -1;
+    }
+    s->min_shards = UINT32_MAX;
+    for (size_t i = 0; i < s->n_views; i++) {
+        uint32_t ns = store_index_num_shards(s->views[i]->si);
+        s->total_shards += ns;
+        if (ns < s->min_shards) s->min_shards = ns;
+    }
+    if (!s->n_views) s->min_shards = 1;
+    if (r->query) {
+        json_err je;
+        s->qdoc = json_parse(r->query, strlen(r->query), NULL, &je);
+        if (!s->qdoc) {
+            es_err_set(err, ES_PARSING, "[query] malformed: %s", je.msg);
+            rx_local_snapshot_free(s);
+            return -1;
+        }
+        query_parse_ctx ctx = { .mem = &s->mem, .doc = s->qdoc, .views = s->views, .n_views = s->n_views,
+                                .now_ms = now_millis() };
+        s->q = query_parse(&ctx, json_doc_root(s->qdoc), err);
+        if (!s->q) {
+            rx_local_snapshot_free(s);
+            return -1;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void rx_local_snapshot_free(rx_local_snapshot *s)
+{
+    if (!s) return;
+    indices_views_free(s->views, s->n_views);
+    json_doc_free(s->qdoc);
+    arena_free(&s->mem);
+    free(s);
+}
+
+uint32_t rx_local_snapshot_min_shards(const rx_local_snapshot *s)
+{
+    return s->min_shards;
+}
+
+bool rx_local_snapshot_has(const rx_local_snapshot *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_views; i++)
+        if (!strcmp(s->views[i]->name, name)) return true;
+    return false;
+}
+
+typedef struct local_src {
+    rx_source base;
+    rx_local_snapshot *snap;
+    const rx_request *r;
+    int slice, max;
+    bool by_shard;              /* slice i reads shard i (slices == shards) */
+    int64_t size;
+    shard_searcher **sh;        /* opened in first(): one consistent read per shard */
+    size_t n_sh;
+    size_t cur;                 /* current shard */
+    doc_iter *it;
+    bool started;
+    int64_t total;
+} local_src;
+
+static void local_fail(rx_page *p, es_err *e)
+{
+    p->error = true;
+    p->err = *e;
+    memset(e, 0, sizeof *e);
+}
+
+static bool in_slice(const local_src *s, const char *id, size_t idlen)
+{
+    if (s->max <= 1 || s->by_shard) return true;
+    uint32_t h = store_murmur3_32(id, idlen, 0);
+    return (int)(h % (uint32_t)s->max) == s->slice;
+}
+
+/* Counts the matching documents of this source (the "total" of the first page). */
+static int64_t count_matches(local_src *s, es_err *err)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < s->n_sh; i++) {
+        doc_iter *it = s->snap->q ? query_iter(s->snap->q, s->sh[i], 1.0f, QI_FILTER, err) : doc_iter_all(s->sh[i], 0);
+        if (!it) return -1;
+        uint64_t d;
+        while ((d = doc_iter_next(it)) != DOC_NO_MORE) {
+            if (!shard_searcher_is_live(s->sh[i], d)) continue;
+            if (s->max > 1 && !s->by_shard) {
+                store_doc doc;
+                if (shard_searcher_doc(s->sh[i], d, &doc, err) != 1) continue;
+                if (!in_slice(s, doc.id, doc.idlen)) continue;
+            }
+            total++;
+        }
+        doc_iter_free(it);
+        const es_err *se = shard_searcher_error(s->sh[i]);
+        if (se) {
+            es_err_set(err, se->type, "%s", se->reason);
+            return -1;
+        }
+    }
+    return total;
+}
+
+static void local_read(local_src *s, rx_page *out)
+{
+    es_err e = { 0 };
+    size_t cap = (size_t)(s->size > 0 ? s->size : RX_DEFAULT_SIZE);
+    out->hits = xcalloc(cap, sizeof *out->hits);
+    buf filtered = { 0 };
+    size_t *foff = NULL;
+    bool filter = s->r->n_inc || s->r->n_exc;
+    if (filter) foff = xcalloc(cap, sizeof *foff);
+    while (out->n < cap && s->cur < s->n_sh) {
+        shard_searcher *sh = s->sh[s->cur];
+        if (!s->it) {
+            s->it = s->snap->q ? query_iter(s->snap->q, sh, 1.0f, QI_FILTER, &e) : doc_iter_all(sh, 0);
+            if (!s->it) {
+                local_fail(out, &e);
+                break;
+            }
+        }
+        uint64_t d = doc_iter_next(s->it);
+        if (d == DOC_NO_MORE) {
+            doc_iter_free(s->it);
+            s->it = NULL;
+            const es_err *se = shard_searcher_error(sh);
+            if (se) {
+                rx_search_failure f = { 0 };
+                f.index = xstrdup(shard_searcher_view(sh)->name);
+                f.shard = (int32_t)shard_searcher_shard(sh);
+                f.status = se->status ? se->status : 500;
+                es_err_set(&f.reason, se->type, "%s", se->reason);
+                out->failures = xrealloc(out->failures, (out->n_failures + 1) * sizeof *out->failures);
+                out->failures[out->n_failures++] = f;
+                break;
+            }
+            s->cur++;
+            continue;
+        }
+        if (!shard_searcher_is_live(sh, d)) continue;
+        store_doc doc;
+        int f = shard_searcher_doc(sh, d, &doc, &e);
+        if (f < 0) {
+            local_fail(out, &e);
+            break;
+        }
+        if (f == 0) continue;
+        if (!in_slice(s, doc.id, doc.idlen)) continue;
+        rx_hit *h = &out->hits[out->n];
+        h->index = shard_searcher_view(sh)->name;
+        h->id = doc.id;
+        h->idlen = doc.idlen;
+        h->routing = doc.routing;
+        h->routing_len = doc.routing_len;
+        h->source = doc.source;
+        h->srclen = doc.srclen;
+        h->version = doc.version;
+        h->seq_no = doc.seq_no;
+        h->primary_term = doc.primary_term;
+        if (filter && doc.source) {
+            foff[out->n] = filtered.len;
+            buf one = { 0 };
+            if (rx_filter_source(doc.source, doc.srclen, s->r->src_inc, s->r->n_inc, s->r->src_exc, s->r->n_exc, &one)) {
+                buf_append(&filtered, one.p, one.len);
+                h->srclen = one.len;
+            } else {
+                buf_append(&filtered, doc.source, doc.srclen);
+            }
+            buf_free(&one);
+        }
+        out->n++;
+    }
+    if (filter) {
+        out->mem = buf_detach(&filtered, NULL);
+        for (size_t i = 0; i < out->n; i++)
+            if (out->hits[i].source) out->hits[i].source = out->mem + foff[i];
+        free(foff);
+    }
+}
+
+static void local_first(rx_source *base, rx_page *out)
+{
+    local_src *s = (local_src *)base;
+    memset(out, 0, sizeof *out);
+    out->total = -1;
+    es_err e = { 0 };
+    store *st = indices_store(s->snap->env->ix);
+    uint32_t shard_index = 0;
+    for (size_t v = 0; v < s->snap->n_views; v++) {
+        index_view *view = s->snap->views[v];
+        uint32_t ns = store_index_num_shards(view->si);
+        for (uint32_t k = 0; k < ns; k++, shard_index++) {
+            if (s->by_shard && (int)shard_index != s->slice) continue;
+            shard_searcher *sh = NULL;
+            if (shard_searcher_open(st, view, k, &sh, &e)) {
+                local_fail(out, &e);
+                return;
+            }
+            s->sh = xrealloc(s->sh, (s->n_sh + 1) * sizeof *s->sh);
+            s->sh[s->n_sh++] = sh;
+        }
+    }
+    s->total = count_matches(s, &e);
+    if (s->total < 0) {
+        local_fail(out, &e);
+        return;
+    }
+    local_read(s, out);
+    out->total = s->total;
+}
+
+static void local_next(rx_source *base, int64_t extra_ms, rx_page *out)
+{
+    local_src *s = (local_src *)base;
+    memset(out, 0, sizeof *out);
+    out->total = -1;
+    (void)extra_ms;
+    local_read(s, out);
+}
+
+static void local_close(rx_source *base)
+{
+    local_src *s = (local_src *)base;
+    doc_iter_free(s->it);
+    search_shards_close(s->sh, s->n_sh);
+    free(s);
+}
+
+rx_source *rx_local_source(rx_local_snapshot *snap, const rx_request *r, int slice, int max, int64_t size)
+{
+    local_src *s = xcalloc(1, sizeof *s);
+    s->base.first = local_first;
+    s->base.next = local_next;
+    s->base.close = local_close;
+    s->snap = snap;
+    s->r = r;
+    s->slice = slice;
+    s->max = max;
+    s->size = size;
+    s->by_shard = max > 1 && (uint32_t)max == snap->total_shards && !r->has_slice;
+    return &s->base;
+}
+
+/* ======================================================================== */
+/* Sink                                                                     */
+
+typedef struct local_sink {
+    rx_sink base;
+    reindex_env *env;
+    const rx_request *r;
+    rx_worker *w;
+} local_sink;
+
+/* Elasticsearch's wait_for_active_shards on one node: only primaries are ever active. */
+static bool enough_copies(local_sink *k, const write_op *op, int *required, int64_t *copies)
+{
+    if (k->r->wait_active == 1 || k->r->wait_active == 0) return true;
+    index_view *v = NULL;
+    const char *ar = NULL;
+    es_err e = { 0 };
+    if (indices_write_target(k->env->ix, op->index, false, false, &v, &ar, &e)) {
+        es_err_free(&e);
+        return true;
+    }
+    *copies = 1 + index_view_replicas(v);
+    index_view_release(v);
+    *required = k->r->wait_active < 0 ? (int)*copies : k->r->wait_active;
+    return *required <= 1;
+}
+
+static int local_write(rx_sink *base, const write_op *ops, size_t n, rx_item *res, es_err *err)
+{
+    local_sink *k = (local_sink *)base;
+    int required = 1;
+    int64_t copies = 1;
+    if (n && !enough_copies(k, &ops[0], &required, &copies)) {
+        /* Wait as a bulk would for the copies to come, then fail each item. */
+        rx_worker_sleep(k->w, k->r->timeout_ms);
+        char tv[32];
+        tasks_time_human(k->r->timeout_ms * 1000000, tv);
+        for (size_t i = 0; i < n; i++) {
+            res[i].kind = RXI_FAILED;
+            res[i].status = 503;
+            res[i].index = xstrdup(ops[i].index);
+            res[i].id = xstrdup(ops[i].id ? ops[i].id : "");
+            es_err_set(&res[i].err, ES_INTERNAL,
+                       "[%s][0] Not enough active copies to meet shard count of [%d] (have 1, needed %d). Timeout: [%s], "
+                       "request: [BulkShardRequest [[%s][0]] containing [%zu] requests]",
+                       ops[i].index, required, required, tv, ops[i].index, n);
+            res[i].err.type_name = "unavailable_shards_exception";
+            res[i].err.status = 503;
+        }
+        (void)copies;
+        return 0;
+    }
+    write_result *wr = xcalloc(n, sizeof *wr);
+    write_opts wo = { .auto_create = true };
+    int rc = indices_write(k->env->ix, ops, n, &wo, wr, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++) {
+            rx_item *it = &res[i];
+            it->index = wr[i].index ? xstrdup(wr[i].index) : xstrdup(ops[i].index);
+            it->id = wr[i].id ? xstrdup(wr[i].id) : xstrdup(ops[i].id ? ops[i].id : "");
+            it->status = wr[i].status;
+            if (es_err_isset(&wr[i].err)) {
+                it->kind = RXI_FAILED;
+                it->err = wr[i].err;
+                memset(&wr[i].err, 0, sizeof wr[i].err);
+                if (!it->status) it->status = it->err.status ? it->err.status : es_error_status(it->err.type);
+            } else {
+                switch (wr[i].r.result) {
+                case STORE_RESULT_CREATED: it->kind = RXI_CREATED; break;
+                case STORE_RESULT_UPDATED: it->kind = RXI_UPDATED; break;
+                case STORE_RESULT_DELETED:
+                case STORE_RESULT_NOT_FOUND: it->kind = RXI_DELETED; break;
+                default: it->kind = RXI_NOOP; break;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) write_result_free(&wr[i]);
+    free(wr);
+    return rc;
+}
+
+static int local_refresh(rx_sink *base, es_err *err)
+{
+    (void)base;
+    (void)err;
+    return 0; /* every acknowledged write is visible at commit */
+}
+
+static void local_sink_close(rx_sink *base)
+{
+    free(base);
+}
+
+rx_sink *rx_local_sink(reindex_env *env, const rx_request *r, rx_worker *w)
+{
+    local_sink *k = xcalloc(1, sizeof *k);
+    k->base.write = local_write;
+    k->base.refresh = local_refresh;
+    k->base.close = local_sink_close;
+    k->env = env;
+    k->r = r;
+    k->w = w;
+    return &k->base;
+}
