@@ -140,6 +140,7 @@ struct topk_collector {
     sort_value *cand_sort;
     bool *cand_missing;
     sort_value *after_vals; /* after's values converted for the current shard's fields */
+    int *date_scale;        /* per sort: 0 none, 1 field ms -> ns, -1 field ns -> ms (numeric_type) */
     search_hit *out;        /* sorted result */
     size_t n_out;
 };
@@ -262,6 +263,8 @@ static int doc_sort_values(topk_collector *t, uint64_t docnum, float score, sort
             } else {
                 sv[i].l = v.l[pick];
             }
+            if (t->date_scale[i] > 0) sv[i].l *= 1000000;
+            else if (t->date_scale[i] < 0) sv[i].l = sv[i].l >= 0 ? sv[i].l / 1000000 : -((-sv[i].l + 999999) / 1000000);
             break;
         case DV_DOUBLE:
             sv[i].kind = SV_DOUBLE;
@@ -311,6 +314,11 @@ static int topk_begin(search_collector *c, shard_searcher *s, uint32_t shard_ind
                        t->sorts[i].field);
             return -1;
         }
+        t->date_scale[i] = 0;
+        if (f && t->sorts[i].numeric_type) {
+            if (f->type == FT_DATE && !strcmp(t->sorts[i].numeric_type, "date_nanos")) t->date_scale[i] = 1;
+            if (f->type == FT_DATE_NANOS && !strcmp(t->sorts[i].numeric_type, "date")) t->date_scale[i] = -1;
+        }
         t->dvs[i] = f ? dv_open(s, t->sorts[i].field) : NULL;
         t->dv_kinds[i] = f ? index_dv_kind(f) : DV_NONE;
         if (!f && t->sorts[i].unmapped_type) {
@@ -352,8 +360,10 @@ static int convert_after(topk_collector *t, shard_searcher *s, es_err *err)
                 return -1;
             }
             date_format_free(own);
+            bool as_nanos = t->sorts[i].numeric_type ? !strcmp(t->sorts[i].numeric_type, "date_nanos")
+                                                     : f->type == FT_DATE_NANOS;
             v.kind = SV_LONG;
-            v.l = f->type == FT_DATE_NANOS ? sec * 1000000000 + nanos : sec * 1000 + nanos / 1000000;
+            v.l = as_nanos ? sec * 1000000000 + nanos : sec * 1000 + nanos / 1000000;
         } else if (v.kind == SV_STR && f && index_dv_kind(f) != DV_BYTES) {
             char *end;
             char *tmp = xstrndup(v.s, v.slen);
@@ -463,6 +473,7 @@ topk_collector *topk_new(size_t k, const sort_spec *sorts, size_t n_sorts, bool 
         /* a lone score sort is the default order */
         t->dvs = xcalloc(n_sorts, sizeof *t->dvs);
         t->dv_kinds = xcalloc(n_sorts, sizeof *t->dv_kinds);
+        t->date_scale = xcalloc(n_sorts, sizeof *t->date_scale);
         t->sfields = xcalloc(n_sorts, sizeof *t->sfields);
         t->cand_sort = xcalloc(n_sorts, sizeof *t->cand_sort);
         t->cand_missing = xcalloc(n_sorts, sizeof *t->cand_missing);
@@ -538,6 +549,7 @@ void topk_free(topk_collector *t)
     for (size_t i = 0; i < t->n_sorts; i++) dv_close(t->dvs[i]);
     free(t->dvs);
     free(t->dv_kinds);
+    free(t->date_scale);
     free(t->sfields);
     free(t->cand_sort);
     free(t->cand_missing);

@@ -690,6 +690,84 @@ static void write_fields(json_w *w, const search_request *req, shard_searcher *s
     arena_free(&mem);
 }
 
+/* Formats an instant with a date format's first alternative: the named ISO formats, epoch_millis,
+ * epoch_second, or a Java pattern (y M d H h m s S a, 'literals'). */
+static void format_date(buf *out, int64_t v, bool nanos, const char *fmt)
+{
+    char *spec = xstrdup(fmt);
+    char *bars = strstr(spec, "||");
+    if (bars) *bars = 0;
+    int64_t ns_total = nanos ? v : v * 1000000;
+    int64_t sec = ns_total >= 0 ? ns_total / 1000000000 : -((-ns_total + 999999999) / 1000000000);
+    int64_t nsr = ns_total - sec * 1000000000;
+    if (!strcmp(spec, "epoch_millis")) {
+        buf_printf(out, "%lld", (long long)(nanos ? v / 1000000 : v));
+    } else if (!strcmp(spec, "epoch_second")) {
+        buf_printf(out, "%lld", (long long)sec);
+    } else if (!strchr(spec, 'y') && !strchr(spec, 'u')) {
+        /* a named ISO format */
+        buf b = { 0 };
+        date_format_iso(sec, (int32_t)nsr, &b);
+        if (!strchr(b.p, '.') && b.len && b.p[b.len - 1] == 'Z') {
+            b.len--;
+            buf_puts(&b, ".000Z");
+        }
+        buf_append(out, b.p, b.len);
+        buf_free(&b);
+    } else {
+        int64_t days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+        int64_t rem = sec - days * 86400;
+        /* civil from days */
+        int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+        unsigned doe = (unsigned)(z - era * 146097);
+        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+        unsigned d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+        int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+        static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+        for (const char *p = spec; *p;) {
+            char c = *p;
+            size_t n = 1;
+            while (p[n] == c) n++;
+            if (c == '\'') {
+                const char *e = strchr(p + 1, '\'');
+                if (!e) break;
+                if (e == p + 1) buf_putc(out, '\'');
+                else buf_append(out, p + 1, (size_t)(e - p - 1));
+                p = e + 1;
+                continue;
+            }
+            switch (c) {
+            case 'y': case 'u':
+                if (n == 2) buf_printf(out, "%02lld", (long long)(y % 100));
+                else buf_printf(out, "%0*lld", (int)n, (long long)y);
+                break;
+            case 'M':
+                if (n >= 3) buf_puts(out, mon[m - 1]);
+                else buf_printf(out, "%0*u", (int)n, m);
+                break;
+            case 'd': buf_printf(out, "%0*u", (int)n, d); break;
+            case 'H': buf_printf(out, "%0*u", (int)n, (unsigned)(rem / 3600)); break;
+            case 'h': buf_printf(out, "%0*u", (int)n, (unsigned)((rem / 3600) % 12 ? (rem / 3600) % 12 : 12)); break;
+            case 'a': buf_puts(out, rem / 3600 < 12 ? "AM" : "PM"); break;
+            case 'm': buf_printf(out, "%0*u", (int)n, (unsigned)(rem / 60 % 60)); break;
+            case 's': buf_printf(out, "%0*u", (int)n, (unsigned)(rem % 60)); break;
+            case 'S': {
+                char frac[16];
+                snprintf(frac, sizeof frac, "%09lld", (long long)nsr);
+                buf_append(out, frac, n > 9 ? 9 : n);
+                break;
+            }
+            case 'X': case 'Z': case 'x': buf_puts(out, c == 'X' ? "Z" : "+0000"); break;
+            default: buf_append(out, p, n); break;
+            }
+            p += n;
+        }
+    }
+    free(spec);
+}
+
 static void write_sort_value(json_w *w, const sort_value *v, const sort_spec *sp, shard_searcher *s)
 {
     switch (v->kind) {
@@ -698,7 +776,11 @@ static void write_sort_value(json_w *w, const sort_value *v, const sort_spec *sp
         if (sp && sp->kind == SORT_FIELD && sp->format && s) {
             const mfield *f = searcher_field(s, sp->field);
             if (f && (f->type == FT_DATE || f->type == FT_DATE_NANOS) && v->l != INT64_MAX && v->l != INT64_MIN) {
-                write_date(w, v->l, f->type == FT_DATE_NANOS);
+                buf b = { 0 };
+                bool nanos = sp->numeric_type ? !strcmp(sp->numeric_type, "date_nanos") : f->type == FT_DATE_NANOS;
+                format_date(&b, v->l, nanos, sp->format);
+                jw_strn(w, b.p, b.len);
+                buf_free(&b);
                 break;
             }
         }

@@ -757,6 +757,13 @@ static int re_visit(void *c, const void *term, size_t len, const term_stats *ts,
 static doc_iter *regexp_iter(const query *q, shard_searcher *s, float boost, unsigned flags, es_err *err)
 {
     const q_regexp *r = (const q_regexp *)q;
+    return regexp_field_iter(s, r->field, r->value, r->case_insensitive, boost, flags, err);
+}
+
+doc_iter *regexp_field_iter(shard_searcher *s, const char *field, const char *value, bool case_insensitive,
+                            float boost, unsigned flags, es_err *err)
+{
+    const struct { const char *field, *value; bool case_insensitive; } rr = { field, value, case_insensitive }, *r = &rr;
     int64_t max = index_settings_get_int(shard_searcher_view(s)->settings, "index.max_regex_length", 1000);
     size_t len = strlen(r->value);
     if ((int64_t)len > max)

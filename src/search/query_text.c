@@ -565,6 +565,7 @@ typedef struct qs_clause {
     bool phrase;
     bool pattern;             /* contains * or ? */
     bool exists;              /* _exists_:field */
+    bool regexp;              /* /regex/ */
     bool range;
     const char *lo, *hi;      /* range bounds (NULL: open) */
     bool lo_incl, hi_incl;
@@ -615,7 +616,13 @@ static doc_iter *qs_clause_iter(const q_qstring *q, const qs_clause *c, shard_se
             const mfield *f = fs[k];
             bool lenient = q->lenient || (wild && !q->lenient_set);
             doc_iter *it = NULL;
-            if (c->range) {
+            if (c->regexp) {
+                if (!(f->type == FT_TEXT || f->type == FT_KEYWORD || f->type == FT_WILDCARD ||
+                      f->type == FT_MATCH_ONLY_TEXT)) {
+                    if (lenient) continue;
+                }
+                it = regexp_field_iter(s, f->path, c->text, false, cb * fb[i], flags, err);
+            } else if (c->range) {
                 json_doc *dl = NULL, *dh = NULL;
                 buf b = { 0 };
                 if (c->lo) {
@@ -786,7 +793,7 @@ static bool qs_parse_text(query_parse_ctx *ctx, q_qstring *q, const char *text, 
         /* field: */
         const char *start = p;
         const char *colon = NULL;
-        if (!simple && *p != '"') {
+        if (!simple && *p != '"' && *p != '/') {
             const char *q2 = p;
             while (*q2 && *q2 != ' ' && *q2 != ':' && *q2 != '"') {
                 if (*q2 == '\\' && q2[1]) q2++;
@@ -798,7 +805,25 @@ static bool qs_parse_text(query_parse_ctx *ctx, q_qstring *q, const char *text, 
             c.field = arena_strndup(ctx->mem, start, (size_t)(colon - start));
             p = colon + 1;
         }
-        if (*p == '"') {
+        if (!simple && *p == '/') {
+            /* a regular expression up to the next unescaped '/' */
+            const char *e = p + 1;
+            buf b = { 0 };
+            while (*e && *e != '/') {
+                if (*e == '\\' && e[1] == '/') e++;
+                buf_putc(&b, *e++);
+            }
+            if (*e != '/') {
+                buf_free(&b);
+                es_err_set(err, ES_ILLEGAL_ARGUMENT, "Failed to parse query [%s]", text);
+                err->type_name = "query_shard_exception";
+                return false;
+            }
+            c.text = arena_strndup(ctx->mem, b.p ? b.p : "", b.len);
+            buf_free(&b);
+            c.regexp = true;
+            p = e + 1;
+        } else if (*p == '"') {
             const char *e = strchr(p + 1, '"');
             if (!e) {
                 es_err_set(err, ES_ILLEGAL_ARGUMENT, "Failed to parse query [%s]", text);

@@ -200,7 +200,9 @@ static int parse_sort_entry(query_parse_ctx *ctx, const json_val *e, sort_spec *
         } else if (!strcmp(k, "format")) {
             s->format = t;
         } else if (!strcmp(k, "numeric_type")) {
-            /* accepted */
+            if (!t || (strcmp(t, "date") && strcmp(t, "date_nanos") && strcmp(t, "long") && strcmp(t, "double")))
+                return bad(err, "Unsupported numeric type [%s]", t ? t : "null");
+            s->numeric_type = t;
         } else {
             qerr_parsing(err, ctx, x, false, "[%s] unknown field [%s]", s->kind == SORT_FIELD ? "field_sort" : name, k);
             return -1;

@@ -152,6 +152,9 @@ doc_iter *field_range_iter(shard_searcher *s, const mfield *f, const range_bound
 doc_iter *terms_union_iter(shard_searcher *s, const char *field, const void *lo, size_t lo_len, bool lo_excl,
                            const void *hi, size_t hi_len, bool hi_excl, const void *prefix, size_t prefix_len,
                            float boost, es_err *err);
+/* The regexp query on one field (index.max_regex_length checked), constant score. */
+doc_iter *regexp_field_iter(shard_searcher *s, const char *field, const char *value, bool case_insensitive,
+                            float boost, unsigned flags, es_err *err);
 /* Docs with a value in the field (the _field_names postings). */
 doc_iter *field_exists_iter(shard_searcher *s, const char *field, float boost, es_err *err);
 /* Expands a field pattern ("title", "tit*", "*", "user.*") into mapped leaf fields (arena). */
