@@ -175,4 +175,9 @@ const char *rx_request_description(const rx_request *r);
 void rx_remote_first_search(const rx_request *r, const rx_remote_plan *plan, int slice_id, int slice_max,
                             char **path, char **body);
 
+/* Elasticsearch's source filtering (XContentMapValues.filter: '*' wildcards, dotted paths,
+ * objects inside arrays) of a JSON object into out. false when src is not a JSON object. */
+bool rx_filter_source(const char *src, size_t len, char *const *inc, size_t n_inc, char *const *exc, size_t n_exc,
+                      buf *out);
+
 #endif

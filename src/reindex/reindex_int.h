@@ -243,9 +243,6 @@ bool rx_local_snapshot_has(const rx_local_snapshot *s, const char *name);
 /* A source reading slice `slice` of `max` (max 1: everything). */
 rx_source *rx_local_source(rx_local_snapshot *snap, const rx_request *r, int slice, int max, int64_t size);
 rx_sink *rx_local_sink(reindex_env *env, const rx_request *r, rx_worker *w);
-/* Elasticsearch's source filtering (XContentMapValues.filter) of a JSON object into out. */
-bool rx_filter_source(const char *src, size_t len, char *const *inc, size_t n_inc, char *const *exc, size_t n_exc,
-                      buf *out);
 
 /* Remote source (rx_remote.c): version detection happens in first(). */
 rx_source *rx_remote_source(reindex_env *env, const rx_request *r, rx_worker *w, int slice, int max, int64_t size);

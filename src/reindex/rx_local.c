@@ -207,7 +207,7 @@ int rx_local_snapshot_open(reindex_env *env, const rx_request *r, rx_local_snaps
     s->env = env;
     buf expr = { 0 };
     for (size_t i = 0; i < r->n_indices; i++) buf_printf(&expr, "%s%s", i ? "," : "", r->indices[i]);
-    resolve_opts o = r->kind == RX_REINDEX ? resolve_opts_default() : r->ropts;
+    resolve_opts o = r->ropts;
     int rc = indices_resolve(env->ix, expr.p ? expr.p : "", &o, &s->views, &s->n_views, err);
     buf_free(&expr);
     if (rc) {
@@ -369,12 +369,13 @@ static void local_read(local_src *s, rx_page *out)
         h->idlen = doc.idlen;
         h->routing = doc.routing;
         h->routing_len = doc.routing_len;
-        h->source = doc.source;
-        h->srclen = doc.srclen;
+        bool stored = mapping_source_enabled(shard_searcher_view(sh)->mapping);
+        h->source = stored ? doc.source : NULL;
+        h->srclen = stored ? doc.srclen : 0;
         h->version = doc.version;
         h->seq_no = doc.seq_no;
         h->primary_term = doc.primary_term;
-        if (filter && doc.source) {
+        if (filter && h->source) {
             foff[out->n] = filtered.len;
             buf one = { 0 };
             if (rx_filter_source(doc.source, doc.srclen, s->r->src_inc, s->r->n_inc, s->r->src_exc, s->r->n_exc, &one)) {

@@ -1384,8 +1384,6 @@ int rx_request_parse(reindex_env *env, rx_kind kind, const char *body, size_t le
             r->size = v;
         }
         if (p->routing) r->url_routing = xstrdup(p->routing);
-        if (resolve_opts_parse(&r->ropts, p->ignore_unavailable, p->allow_no_indices, p->expand_wildcards, err))
-            goto fail;
         if (p->q) {
             /* q= is a query_string query on the URL. */
             buf b = { 0 };
@@ -1404,6 +1402,7 @@ int rx_request_parse(reindex_env *env, rx_kind kind, const char *body, size_t le
             r->query = buf_detach(&b, NULL);
         }
     }
+    if (resolve_opts_parse(&r->ropts, p->ignore_unavailable, p->allow_no_indices, p->expand_wildcards, err)) goto fail;
     if (p->scroll) {
         if (rx_parse_time(p->scroll, "scroll", &r->scroll_ms, err)) goto fail;
         r->scroll_text = xstrdup(p->scroll);

@@ -22,7 +22,7 @@
 
 #define REINDEX_PARAMS \
     "refresh,timeout,wait_for_active_shards,wait_for_completion,requests_per_second,require_alias,scroll,slices," \
-    "max_docs,pipeline"
+    "max_docs,pipeline,ignore_unavailable,allow_no_indices,expand_wildcards"
 #define BYQUERY_PARAMS                                                                                              \
     "refresh,timeout,wait_for_active_shards,wait_for_completion,requests_per_second,scroll,slices,max_docs,"        \
     "pipeline,conflicts,scroll_size,routing,q,df,analyzer,default_operator,lenient,analyze_wildcard,sort,_source,"  \
@@ -70,10 +70,10 @@ static void run(http_req *req, http_resp *resp, rest_node *node, rx_kind kind)
         p.df = http_param(req, "df");
         p.analyzer = http_param(req, "analyzer");
         p.default_operator = http_param(req, "default_operator");
-        p.ignore_unavailable = http_param(req, "ignore_unavailable");
-        p.allow_no_indices = http_param(req, "allow_no_indices");
-        p.expand_wildcards = http_param(req, "expand_wildcards");
     }
+    p.ignore_unavailable = http_param(req, "ignore_unavailable");
+    p.allow_no_indices = http_param(req, "allow_no_indices");
+    p.expand_wildcards = http_param(req, "expand_wildcards");
     size_t len = 0;
     const char *body = http_body(req, &len);
     if (!rest_tasks_enter(node, resp)) return;
