@@ -491,7 +491,7 @@ struct analysis;
 
 /* The shard tables (node-wide ids; see store_table_register). */
 typedef struct index_tables {
-    uint32_t fields, terms, post, norms, dv;
+    uint32_t fields, terms, post, norms, dv, dels;
 } index_tables;
 
 /* Registers (idempotent) and returns the tables of store st. Thread-safe. */
@@ -537,6 +537,9 @@ void index_doc_free(index_doc *d);
 typedef struct index_writer index_writer;
 index_writer *index_writer_begin(struct store *st, struct store_txn *txn);
 void index_writer_add(index_writer *w, const index_doc *doc, uint64_t docnum);
+/* Marks a removed document version (store_write_result.replaced_docnum; 0 is ignored) in
+ * ix.dels, the shard's deleted-docnums bitmap, so readers skip it without reading _docs. */
+void index_writer_delete(index_writer *w, uint64_t docnum);
 int index_writer_flush(index_writer *w, es_err *err);
 void index_writer_free(index_writer *w);
 
@@ -578,6 +581,9 @@ static inline const uint8_t *index_key_term_part(const uint8_t *key, size_t klen
 }
 
 #define INDEX_NORMS_BLOCK_SHIFT 10 /* 1024 docnums per ix.norms value */
+#define INDEX_DELS_BLOCK_SHIFT 15  /* 32768 docnums per ix.dels bitmap (4 KiB) */
+/* ix.dels: key u64 BE block -> bitmap bytes (only up to the last set bit); key "#" -> varint count
+ * of docnums marked (readers trust the bitmap only when it accounts for every removed docnum). */
 #define INDEX_DV_BLOCK_SHIFT 8     /* 256 docnums per ix.dv value */
 
 /* A postings block, decoded (docs and freqs; positions stay encoded). */

@@ -17,15 +17,16 @@
 
 int index_tables_get(store *st, index_tables *out, es_err *err)
 {
-    static const char *const names[] = { "ix.fields", "ix.terms", "ix.post", "ix.norms", "ix.dv" };
-    store_table ids[5];
-    for (size_t i = 0; i < 5; i++)
+    static const char *const names[] = { "ix.fields", "ix.terms", "ix.post", "ix.norms", "ix.dv", "ix.dels" };
+    store_table ids[6];
+    for (size_t i = 0; i < 6; i++)
         if (store_table_register(st, names[i], &ids[i], err) < 0) return -1;
     out->fields = ids[0];
     out->terms = ids[1];
     out->post = ids[2];
     out->norms = ids[3];
     out->dv = ids[4];
+    out->dels = ids[5];
     return 0;
 }
 
@@ -453,6 +454,8 @@ struct index_writer {
     store_txn *txn;
     wdoc *docs;
     size_t n, cap;
+    uint64_t *dels;        /* removed docnums of the batch */
+    size_t n_dels, cap_dels;
     arena vals;            /* values handed to the store with STORE_KV_BORROW: live until freed */
     buf scratch;
 };
@@ -476,9 +479,20 @@ void index_writer_add(index_writer *w, const index_doc *doc, uint64_t docnum)
     w->docs[w->n++] = (wdoc){ doc, docnum };
 }
 
+void index_writer_delete(index_writer *w, uint64_t docnum)
+{
+    if (!w || !docnum) return;
+    if (w->n_dels == w->cap_dels) {
+        w->cap_dels = w->cap_dels ? w->cap_dels * 2 : 64;
+        w->dels = xrealloc(w->dels, w->cap_dels * sizeof *w->dels);
+    }
+    w->dels[w->n_dels++] = docnum;
+}
+
 void index_writer_free(index_writer *w)
 {
     if (!w) return;
+    free(w->dels);
     free(w->docs);
     arena_free(&w->vals);
     buf_free(&w->scratch);
@@ -986,11 +1000,61 @@ static int flush_dv(index_writer *w, const index_tables *tb, es_err *err)
     return rc;
 }
 
+static int cmp_u64v(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sets the removed docnums' bits in ix.dels and adds them to its count. */
+static int flush_dels(index_writer *w, const index_tables *tb, es_err *err)
+{
+    if (!w->n_dels) return 0;
+    qsort(w->dels, w->n_dels, sizeof *w->dels, cmp_u64v);
+    uint64_t added = 0;
+    for (size_t i = 0; i < w->n_dels;) {
+        uint64_t block = w->dels[i] >> INDEX_DELS_BLOCK_SHIFT;
+        size_t j = i;
+        while (j < w->n_dels && (w->dels[j] >> INDEX_DELS_BLOCK_SHIFT) == block) j++;
+        uint8_t key[8];
+        for (int k = 7, x = 0; k >= 0; k--, x++) key[k] = (uint8_t)(block >> (8 * x));
+        store_blob cur;
+        int g = store_kv_get(w->txn, tb->dels, key, 8, &cur, err);
+        if (g < 0) return -1;
+        uint64_t base = block << INDEX_DELS_BLOCK_SHIFT;
+        size_t need = (size_t)((w->dels[j - 1] - base) >> 3) + 1;
+        size_t have = g == 1 ? cur.len : 0;
+        size_t len = need > have ? need : have;
+        uint8_t *v = arena_alloc(&w->vals, len);
+        memset(v, 0, len);
+        if (have) memcpy(v, cur.p, have);
+        for (size_t m = i; m < j; m++) {
+            uint64_t off = w->dels[m] - base;
+            if (!(v[off >> 3] & (1u << (off & 7)))) added++;
+            v[off >> 3] |= (uint8_t)(1u << (off & 7));
+        }
+        if (store_kv_put(w->txn, tb->dels, key, 8, v, len, STORE_KV_BORROW, err) < 0) return -1;
+        i = j;
+    }
+    store_blob cur;
+    int g = store_kv_get(w->txn, tb->dels, "#", 1, &cur, err);
+    if (g < 0) return -1;
+    uint64_t count = 0;
+    if (g == 1 && !ix_varint_get(cur.p, (const uint8_t *)cur.p + cur.len, &count)) count = 0;
+    count += added;
+    uint8_t v[10];
+    size_t vl = ix_varint_put(v, count);
+    if (put(w, tb->dels, (const uint8_t *)"#", 1, v, vl, err) < 0) return -1;
+    w->n_dels = 0;
+    return 0;
+}
+
 int index_writer_flush(index_writer *w, es_err *err)
 {
-    if (!w->n) return 0;
+    if (!w->n && !w->n_dels) return 0;
     index_tables tb;
     if (index_tables_get(w->st, &tb, err) < 0) return -1;
+    if (flush_dels(w, &tb, err) < 0) return -1;
     if (flush_postings(w, &tb, err) < 0) return -1;
     if (flush_fields(w, &tb, err) < 0) return -1;
     if (flush_norms(w, &tb, err) < 0) return -1;

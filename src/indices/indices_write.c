@@ -635,7 +635,7 @@ static int run_update(batch *b, size_t i, store_txn *txn, es_err *txn_err)
         json_doc_free(cd);
         it->upd_src = buf_detach(&out, &it->upd_len);
         if (detect_noop && !changed) {
-            r->r = (store_write_result){ STORE_RESULT_NOOP, cur.version, cur.seq_no, cur.primary_term, 0 };
+            r->r = (store_write_result){ STORE_RESULT_NOOP, cur.version, cur.seq_no, cur.primary_term, 0, 0 };
             r->status = 200;
             r->shard = it->shard;
             if (wants_source(op)) r->get_json = update_get_json(&r->r, it->upd_src, it->upd_len);
@@ -713,6 +713,7 @@ static int run_update(batch *b, size_t i, store_txn *txn, es_err *txn_err)
     r->status = wr.result == STORE_RESULT_CREATED ? 201 : 200;
     r->shard = it->shard;
     index_writer_add(b->iw, it->idoc, wr.docnum);
+    index_writer_delete(b->iw, wr.replaced_docnum);
     if (wants_source(op)) r->get_json = update_get_json(&wr, it->upd_src, it->upd_len);
     it->done = true;
     return UPD_DONE;
@@ -781,6 +782,7 @@ static int write_item(batch *b, size_t i, store_txn *txn, es_err *txn_err)
     r->r = wr;
     r->shard = it->shard;
     if (op->kind != WOP_DELETE) index_writer_add(b->iw, it->idoc, wr.docnum);
+    index_writer_delete(b->iw, wr.replaced_docnum);
     switch (wr.result) {
     case STORE_RESULT_CREATED: r->status = 201; break;
     case STORE_RESULT_NOT_FOUND: r->status = 404; break;

@@ -243,9 +243,30 @@ static int doc_sort_values(topk_collector *t, uint64_t docnum, float score, sort
         dv_values v;
         if (!r || dv_read(r, docnum, &v, err) <= 0) {
             if (es_err_isset(err)) return -1;
-            missing[i] = true;
             int k = t->dv_kinds ? t->dv_kinds[i] : DV_NONE;
             sv[i].kind = k == DV_DOUBLE ? SV_DOUBLE : k == DV_BYTES ? SV_STR : k == DV_ULONG ? SV_ULONG : SV_LONG;
+            if (sp->missing_json) {
+                /* "missing": a value stands in for the document's */
+                const char *mj = sp->missing_json;
+                if (sv[i].kind == SV_STR) {
+                    size_t n = strlen(mj);
+                    if (n >= 2 && mj[0] == '"') {
+                        sv[i].s = mj + 1;
+                        sv[i].slen = n - 2;
+                    } else {
+                        sv[i].s = mj;
+                        sv[i].slen = n;
+                    }
+                } else {
+                    const char *num = mj[0] == '"' ? mj + 1 : mj;
+                    double d = strtod(num, NULL);
+                    if (sv[i].kind == SV_DOUBLE) sv[i].d = d;
+                    else sv[i].l = (int64_t)d;
+                }
+                missing[i] = false;
+                continue;
+            }
+            missing[i] = true;
             continue;
         }
         bool use_max = sp->mode == SORT_MODE_MAX || (sp->mode == SORT_MODE_DEFAULT && sp->desc);

@@ -349,16 +349,11 @@ typedef struct union_ctx {
     size_t nterms;
 } union_ctx;
 
-static int union_visit(void *c, const void *term, size_t len, const term_stats *ts, es_err *err)
+static int union_visit(void *c, const void *term, size_t len, const term_entry *te, es_err *err)
 {
     union_ctx *u = c;
-    postings_opts po = { false, false, 1.0f };
-    doc_iter *it = postings_iter(u->s, u->field, term, len, &po, err);
-    if (!it) return -1;
-    docset_add_iter(&u->ds, it);
-    doc_iter_free(it);
     u->nterms++;
-    return 0;
+    return docset_add_term(&u->ds, u->s, u->field, term, len, te, err);
 }
 
 doc_iter *terms_union_iter(shard_searcher *s, const char *field, const void *lo, size_t lo_len, bool lo_excl,
@@ -367,8 +362,8 @@ doc_iter *terms_union_iter(shard_searcher *s, const char *field, const void *lo,
 {
     union_ctx u = { s, field, { 0 }, 0 };
     docset_init(&u.ds, shard_searcher_max_doc(s));
-    if (shard_terms_visit(s, field, lo, lo_len, lo_excl, hi, hi_len, hi_excl, prefix, prefix_len, union_visit, &u,
-                          err) < 0) {
+    if (terms_visit_entries(s, field, lo, lo_len, lo_excl, hi, hi_len, hi_excl, prefix, prefix_len, union_visit, &u,
+                            err) < 0) {
         docset_free(&u.ds);
         return NULL;
     }

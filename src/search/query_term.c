@@ -39,16 +39,11 @@ static bool ci_equal(const char *a, size_t an, const uint8_t *b, size_t bn)
     return true;
 }
 
-static int ci_visit(void *c, const void *term, size_t len, const term_stats *ts, es_err *err)
+static int ci_visit(void *c, const void *term, size_t len, const term_entry *te, es_err *err)
 {
     ci_ctx *x = c;
     if (!ci_equal(x->want, x->wlen, term, len)) return 0;
-    postings_opts po = { false, false, 1.0f };
-    doc_iter *it = postings_iter(x->s, x->field, term, len, &po, err);
-    if (!it) return -1;
-    docset_add_iter(&x->ds, it);
-    doc_iter_free(it);
-    return 0;
+    return docset_add_term(&x->ds, x->s, x->field, term, len, te, err);
 }
 
 /* Metadata fields a term-level query may name. 1 handled (*out set), 0 not metadata. */
@@ -121,7 +116,7 @@ static doc_iter *term_iter(const query *q, shard_searcher *s, float boost, unsig
         c.s = s;
         c.field = f->path;
         docset_init(&c.ds, shard_searcher_max_doc(s));
-        if (shard_terms_visit(s, f->path, NULL, 0, false, NULL, 0, false, NULL, 0, ci_visit, &c, err) < 0) {
+        if (terms_visit_entries(s, f->path, NULL, 0, false, NULL, 0, false, NULL, 0, ci_visit, &c, err) < 0) {
             docset_free(&c.ds);
             return NULL;
         }
@@ -588,7 +583,7 @@ typedef struct pat_ctx {
     docset ds;
 } pat_ctx;
 
-static int pat_visit(void *c, const void *term, size_t len, const term_stats *ts, es_err *err)
+static int pat_visit(void *c, const void *term, size_t len, const term_entry *te, es_err *err)
 {
     pat_ctx *x = c;
     bool ok;
@@ -596,12 +591,7 @@ static int pat_visit(void *c, const void *term, size_t len, const term_stats *ts
     else ok = len >= x->q->len && (x->q->case_insensitive ? wild_match(x->q->value, x->q->len, term, x->q->len, true)
                                                           : !memcmp(term, x->q->value, x->q->len));
     if (!ok) return 0;
-    postings_opts po = { false, false, 1.0f };
-    doc_iter *it = postings_iter(x->s, x->field, term, len, &po, err);
-    if (!it) return -1;
-    docset_add_iter(&x->ds, it);
-    doc_iter_free(it);
-    return 0;
+    return docset_add_term(&x->ds, x->s, x->field, term, len, te, err);
 }
 
 static doc_iter *pattern_iter(const query *q, shard_searcher *s, float boost, unsigned flags, es_err *err)
@@ -655,8 +645,8 @@ static doc_iter *pattern_iter(const query *q, shard_searcher *s, float boost, un
     }
     pat_ctx c = { p, s, f->path, { 0 } };
     docset_init(&c.ds, shard_searcher_max_doc(s));
-    if (shard_terms_visit(s, f->path, NULL, 0, false, NULL, 0, false, lit ? p->value : NULL, lit, pat_visit, &c,
-                          err) < 0) {
+    if (terms_visit_entries(s, f->path, NULL, 0, false, NULL, 0, false, lit ? p->value : NULL, lit, pat_visit, &c,
+                            err) < 0) {
         docset_free(&c.ds);
         return NULL;
     }
@@ -739,19 +729,14 @@ typedef struct re_ctx {
     docset ds;
 } re_ctx;
 
-static int re_visit(void *c, const void *term, size_t len, const term_stats *ts, es_err *err)
+static int re_visit(void *c, const void *term, size_t len, const term_entry *te, es_err *err)
 {
     re_ctx *x = c;
     char *t = xstrndup(term, len);
     bool ok = regexec(&x->re, t, 0, NULL, 0) == 0;
     free(t);
     if (!ok) return 0;
-    postings_opts po = { false, false, 1.0f };
-    doc_iter *it = postings_iter(x->s, x->field, term, len, &po, err);
-    if (!it) return -1;
-    docset_add_iter(&x->ds, it);
-    doc_iter_free(it);
-    return 0;
+    return docset_add_term(&x->ds, x->s, x->field, term, len, te, err);
 }
 
 static doc_iter *regexp_iter(const query *q, shard_searcher *s, float boost, unsigned flags, es_err *err)
@@ -784,7 +769,7 @@ doc_iter *regexp_field_iter(shard_searcher *s, const char *field, const char *va
     free(anch);
     if (rc) return shard_query_error(s, err, "failed to create query: invalid regular expression [%s]", r->value);
     docset_init(&c.ds, shard_searcher_max_doc(s));
-    rc = shard_terms_visit(s, f->path, NULL, 0, false, NULL, 0, false, NULL, 0, re_visit, &c, err);
+    rc = terms_visit_entries(s, f->path, NULL, 0, false, NULL, 0, false, NULL, 0, re_visit, &c, err);
     regfree(&c.re);
     if (rc < 0) {
         docset_free(&c.ds);

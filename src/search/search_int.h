@@ -18,6 +18,12 @@ struct shard_searcher {
     es_err err;                 /* first storage error (reason NULL when none) */
     const struct analysis *an;  /* the index's analysis (or the default) */
     float boost;                /* indices_boost */
+    /* liveness: every docnum below max_doc is live (nothing ever removed), or ix.dels accounts
+     * for every removed docnum (bitmap blocks cached), or else _docs is read (block-cached) */
+    int live_mode;              /* LIVE_ALL, LIVE_DELS, LIVE_DOCS */
+    uint64_t dels_block;        /* cached ix.dels block (UINT64_MAX none) */
+    const uint8_t *dels_bits;
+    size_t dels_len;
     /* liveness cache: a block of LIVE_BLOCK docnums */
     uint64_t live_block;        /* UINT64_MAX: none */
     bool live_loaded;
@@ -27,6 +33,7 @@ struct shard_searcher {
 };
 
 #define LIVE_SHIFT 12 /* 4096 docnums per liveness block */
+enum { LIVE_ALL = 0, LIVE_DELS, LIVE_DOCS };
 
 /* Records a storage error in the searcher (copies err's contents). */
 void searcher_fail(shard_searcher *s, es_err *err);
@@ -68,6 +75,16 @@ void docset_add_iter(docset *d, doc_iter *it);
 /* The iterator (takes the bits; d is emptied). */
 doc_iter *docset_iter(docset *d, float score);
 void docset_free(docset *d);
+
+/* The term dictionary walk behind shard_terms_visit, handing over each raw entry. */
+typedef int (*term_entry_fn)(void *ctx, const void *term, size_t len, const term_entry *te, es_err *err);
+int terms_visit_entries(shard_searcher *s, const char *field, const void *lo, size_t lo_len, bool lo_excl,
+                        const void *hi, size_t hi_len, bool hi_excl, const void *prefix, size_t prefix_len,
+                        term_entry_fn fn, void *ctx, es_err *err);
+/* Adds a term's documents to a set; te (from terms_visit_entries; may be NULL) saves the lookup
+ * and, for terms with all their postings in the tail block, the iterator. */
+int docset_add_term(docset *d, shard_searcher *s, const char *field, const void *term, size_t len,
+                    const term_entry *te, es_err *err);
 
 /* Whether a field path is mapped in the searcher's view (and the mfield). */
 const mfield *searcher_field(shard_searcher *s, const char *path);

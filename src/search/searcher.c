@@ -32,6 +32,19 @@ int shard_searcher_open(store *st, index_view *v, uint32_t shard, shard_searcher
         return -1;
     }
     s->view = index_view_ref(v);
+    /* how liveness is decided (see search_int.h) */
+    s->dels_block = UINT64_MAX;
+    uint64_t removed = s->cnt.next_docnum > 0 ? s->cnt.next_docnum - 1 - s->cnt.doc_count : 0;
+    s->live_mode = LIVE_ALL;
+    if (removed) {
+        store_blob cv;
+        es_err ce = { 0 };
+        uint64_t marked = 0;
+        int g = store_kv_get(s->txn, s->tb.dels, "#", 1, &cv, &ce);
+        if (g == 1 && !ix_varint_get(cv.p, (const uint8_t *)cv.p + cv.len, &marked)) marked = 0;
+        es_err_free(&ce);
+        s->live_mode = marked == removed ? LIVE_DELS : LIVE_DOCS;
+    }
     es_err ae = { 0 };
     s->an = index_analysis_acquire(v->settings, v->uuid, v->meta->settings_version, &ae);
     if (!s->an) s->an = analysis_default();
@@ -116,6 +129,30 @@ static void live_load(shard_searcher *s, uint64_t block)
 bool shard_searcher_is_live(shard_searcher *s, uint64_t docnum)
 {
     if (docnum == 0 || docnum >= s->cnt.next_docnum) return false;
+    if (s->live_mode == LIVE_ALL) return true;
+    if (s->live_mode == LIVE_DELS) {
+        uint64_t block = docnum >> INDEX_DELS_BLOCK_SHIFT;
+        if (block != s->dels_block) {
+            s->dels_block = block;
+            s->dels_bits = NULL;
+            s->dels_len = 0;
+            uint8_t key[8];
+            for (int k = 7, x = 0; k >= 0; k--, x++) key[k] = (uint8_t)(block >> (8 * x));
+            store_blob v;
+            es_err e = { 0 };
+            int rc = store_kv_get(s->txn, s->tb.dels, key, 8, &v, &e);
+            if (rc < 0) {
+                searcher_fail(s, &e);
+                return false;
+            }
+            if (rc == 1) {
+                s->dels_bits = v.p;
+                s->dels_len = v.len;
+            }
+        }
+        uint64_t off = docnum - (block << INDEX_DELS_BLOCK_SHIFT);
+        return !((off >> 3) < s->dels_len && (s->dels_bits[off >> 3] >> (off & 7)) & 1);
+    }
     uint64_t block = docnum >> LIVE_SHIFT;
     if (block != s->live_block) {
         s->live_block = block;
@@ -181,9 +218,9 @@ int shard_term_stats(shard_searcher *s, const char *field, const void *term, siz
     return 1;
 }
 
-int shard_terms_visit(shard_searcher *s, const char *field, const void *lo, size_t lo_len, bool lo_excl,
-                      const void *hi, size_t hi_len, bool hi_excl, const void *prefix, size_t prefix_len,
-                      term_visit_fn fn, void *ctx, es_err *err)
+int terms_visit_entries(shard_searcher *s, const char *field, const void *lo, size_t lo_len, bool lo_excl,
+                        const void *hi, size_t hi_len, bool hi_excl, const void *prefix, size_t prefix_len,
+                        term_entry_fn fn, void *ctx, es_err *err)
 {
     size_t flen = strlen(field);
     uint8_t kpre[INDEX_KEY_MAX], klo[INDEX_KEY_MAX], khi[INDEX_KEY_MAX + 1];
@@ -212,13 +249,53 @@ int shard_terms_visit(shard_searcher *s, const char *field, const void *lo, size
             rc = es_err_set(err, ES_ILLEGAL_STATE, "corrupt index: term entry in [%s]", field);
             break;
         }
-        term_stats ts = { te.doc_freq, te.total_term_freq };
-        int f = fn(ctx, t, tlen, &ts, err);
+        int f = fn(ctx, t, tlen, &te, err);
         if (f < 0) { rc = -1; break; }
         if (f > 0) { rc = 0; break; }
     }
     store_cursor_close(c);
     return rc < 0 ? -1 : 0;
+}
+
+typedef struct stats_visit {
+    term_visit_fn fn;
+    void *ctx;
+} stats_visit;
+
+static int stats_visit_cb(void *c, const void *term, size_t len, const term_entry *te, es_err *err)
+{
+    stats_visit *sv = c;
+    term_stats ts = { te->doc_freq, te->total_term_freq };
+    return sv->fn(sv->ctx, term, len, &ts, err);
+}
+
+int shard_terms_visit(shard_searcher *s, const char *field, const void *lo, size_t lo_len, bool lo_excl,
+                      const void *hi, size_t hi_len, bool hi_excl, const void *prefix, size_t prefix_len,
+                      term_visit_fn fn, void *ctx, es_err *err)
+{
+    stats_visit sv = { fn, ctx };
+    return terms_visit_entries(s, field, lo, lo_len, lo_excl, hi, hi_len, hi_excl, prefix, prefix_len,
+                               stats_visit_cb, &sv, err);
+}
+
+int docset_add_term(docset *d, shard_searcher *s, const char *field, const void *term, size_t len,
+                    const term_entry *te, es_err *err)
+{
+    if (te && te->doc_freq < POSTINGS_BLOCK_MAX) {
+        /* everything is in the tail block: no second lookup, no iterator */
+        if (!te->tail_len) return 0;
+        postings_block pb;
+        if (postings_block_decode(te->tail, te->tail_len, &pb) < 0)
+            return es_err_set(err, ES_ILLEGAL_STATE, "corrupt index: postings of [%s]", field);
+        for (uint32_t i = 0; i < pb.n; i++) docset_add(d, pb.docs[i]);
+        return 0;
+    }
+    postings_opts po = { false, false, 1.0f };
+    doc_iter *it = postings_iter(s, field, term, len, &po, err);
+    if (!it) return -1;
+    docset_add_iter(d, it);
+    doc_iter_free(it);
+    return 0;
 }
 
 /* ======================================================================== */

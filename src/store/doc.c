@@ -327,6 +327,7 @@ static void res_rejected(store_write_result *res, int64_t cur)
     res->seq_no = SEQ_NO_UNASSIGNED;
     res->primary_term = 0;
     res->docnum = 0;
+    res->replaced_docnum = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -397,6 +398,7 @@ int doc_run_index(store_txn *t, oplog_ent *o, es_err *err)
     o->res.seq_no = seq_no;
     o->res.primary_term = STORE_PRIMARY_TERM;
     o->res.docnum = docnum;
+    o->res.replaced_docnum = st.kind == ID_LIVE ? st.docnum : 0;
     return 0;
 }
 
@@ -458,6 +460,8 @@ int doc_run_delete(store_txn *t, oplog_ent *o, es_err *err)
     o->res.version = version;
     o->res.seq_no = seq_no;
     o->res.primary_term = STORE_PRIMARY_TERM;
+    o->res.docnum = 0;
+    o->res.replaced_docnum = st.kind == ID_LIVE ? st.docnum : 0;
     return 0;
 }
 

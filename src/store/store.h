@@ -298,6 +298,8 @@ typedef struct store_write_result {
     int64_t primary_term;  /* 0 for a rejected item */
     uint64_t docnum;       /* index ops: the document number the source was stored under
                               (the index writer's key); 0 otherwise */
+    uint64_t replaced_docnum; /* index and delete ops: the number of the document version this
+                              write removed (a replaced or deleted live document); 0 when none */
 } store_write_result;
 
 /*

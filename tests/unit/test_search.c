@@ -89,6 +89,37 @@ static void fx_index(fixture *fx, const char *const *docs, size_t n, int first_i
     es_err_free(&err);
 }
 
+/* Replaces or deletes through the index writer (so ix.dels records the removed docnum). */
+static void fx_write_marked(fixture *fx, const char *id, const char *doc)
+{
+    es_err err = { 0 };
+    store_txn *txn;
+    CHECK(store_write_begin(fx->v->si, 0, &txn, &err) == 0);
+    index_writer *w = index_writer_begin(fx->st, txn);
+    index_doc *idoc = NULL;
+    store_write_result wr;
+    if (doc) {
+        json_doc *jd = json_parse(doc, strlen(doc), NULL, NULL);
+        parsed_doc pd = { 0 };
+        doc_parse_opts po = { .src = doc, .src_len = strlen(doc), .doc = jd };
+        CHECK(mapping_parse_document(fx->v->mapping, json_doc_root(jd), &po, &pd, &err) == 0);
+        idoc = index_doc_build(NULL, &pd, &err);
+        parsed_doc_free(&pd);
+        json_doc_free(jd);
+        CHECK(store_doc_index(txn, id, strlen(id), doc, strlen(doc), NULL, &wr, &err) == 0);
+        index_writer_add(w, idoc, wr.docnum);
+    } else {
+        CHECK(store_doc_delete(txn, id, strlen(id), NULL, &wr, &err) == 0);
+    }
+    CHECK(wr.replaced_docnum > 0);
+    index_writer_delete(w, wr.replaced_docnum);
+    CHECK(index_writer_flush(w, &err) == 0);
+    CHECK(store_write_commit(txn, &err) == 0);
+    index_writer_free(w);
+    index_doc_free(idoc);
+    es_err_free(&err);
+}
+
 static void fx_delete(fixture *fx, const char *id)
 {
     es_err err = { 0 };
@@ -467,6 +498,31 @@ TEST(postings_blocks)
     fx_close(&fx);
 }
 
+/* Liveness three ways: nothing removed; removals recorded in ix.dels; a removal the
+ * writer never saw (store only), which falls back to reading _docs. */
+TEST(liveness_modes)
+{
+    fixture fx;
+    fx_open(&fx, MAPPING, 1);
+    fx_index(&fx, CORPUS, 3, 1);
+    hitv h[8];
+    es_err err = { 0 };
+    CHECK_EQ_INT(fx_search(&fx, "{\"match\":{\"title\":\"dog\"}}", h, 8, &err), 2);
+    /* replace doc 2 (dog -> cat) and delete doc 3, both marked */
+    fx_write_marked(&fx, "2", "{\"title\":\"quick cat\"}");
+    fx_write_marked(&fx, "3", NULL);
+    CHECK_EQ_INT(fx_search(&fx, "{\"match\":{\"title\":\"dog\"}}", h, 8, &err), 0);
+    CHECK_EQ_INT(fx_search(&fx, "{\"match\":{\"title\":\"cat\"}}", h, 8, &err), 1);
+    CHECK_EQ_STR(h[0].id, "2");
+    CHECK_EQ_INT(fx_search(&fx, "{\"match_all\":{}}", h, 8, &err), 2);
+    /* doc 1 removed behind the writer's back: ix.dels no longer accounts for everything */
+    fx_delete(&fx, "1");
+    CHECK_EQ_INT(fx_search(&fx, "{\"match_all\":{}}", h, 8, &err), 1);
+    CHECK_EQ_INT(fx_search(&fx, "{\"match\":{\"title\":\"quick\"}}", h, 8, &err), 1);
+    es_err_free(&err);
+    fx_close(&fx);
+}
+
 int main(void)
 {
     RUN(norms_small_float);
@@ -477,5 +533,6 @@ int main(void)
     RUN(bm25_scores);
     RUN(query_errors);
     RUN(postings_blocks);
+    RUN(liveness_modes);
     return unit_report();
 }
