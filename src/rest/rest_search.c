@@ -161,6 +161,59 @@ static int apply_indices_boost(rest_node *node, const json_val *ib, shard_search
     return rc;
 }
 
+/*
+ * Filtered aliases: a shard reached only through aliases that all have filters searches
+ * with the OR of those filters (an alias without a filter, or the index named itself or by a
+ * wildcard, lifts them). The filters' documents are kept in *docs until the request ends.
+ */
+static int apply_alias_filters(http_req *req, const char *expr, shard_searcher **ss, size_t n, json_doc ***docs,
+                               size_t *ndocs, es_err *err)
+{
+    if (!expr || !*expr || !strcmp(expr, "_all")) return 0;
+    for (size_t i = 0; i < n; i++) {
+        index_view *v = shard_searcher_view(ss[i]);
+        if (!v->n_aliases) continue;
+        bool unfiltered = false;
+        buf filters = { 0 };
+        size_t nf = 0;
+        char *copy = xstrdup(expr);
+        for (char *save = NULL, *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+            if (*e == '-') continue;
+            if (indices_simple_match(e, v->name)) unfiltered = true;
+            for (size_t a = 0; a < v->n_aliases; a++) {
+                if (!indices_simple_match(e, v->aliases[a].name)) continue;
+                if (!v->aliases[a].filter_json) {
+                    unfiltered = true;
+                    continue;
+                }
+                if (nf++) buf_putc(&filters, ',');
+                buf_puts(&filters, v->aliases[a].filter_json);
+            }
+        }
+        free(copy);
+        if (!unfiltered && nf) {
+            buf q = { 0 };
+            if (nf == 1) buf_append(&q, filters.p, filters.len);
+            else buf_printf(&q, "{\"bool\":{\"should\":[%s]}}", filters.p);
+            json_doc *d = json_parse(q.p, q.len, NULL, NULL);
+            buf_free(&q);
+            if (d) {
+                *docs = xrealloc(*docs, (*ndocs + 1) * sizeof **docs);
+                (*docs)[(*ndocs)++] = d;
+                query_parse_ctx qc = { .mem = http_req_arena(req), .doc = d, .now_ms = now_millis() };
+                const query *fq = query_parse(&qc, json_doc_root(d), err);
+                if (!fq) {
+                    buf_free(&filters);
+                    return -1;
+                }
+                shard_searcher_set_filter(ss[i], fq);
+            }
+        }
+        buf_free(&filters);
+    }
+    return 0;
+}
+
 typedef struct aggs_write_ctx {
     const search_aggs_ops *ops;
     search_aggs *aggs;
@@ -185,6 +238,8 @@ static void run(http_req *req, http_resp *resp, rest_node *node, bool is_count)
     bool have_res = false;
     search_aggs *aggs = NULL;
     const search_aggs_ops *aops = NULL;
+    json_doc **filter_docs = NULL;
+    size_t n_filter_docs = 0;
 
     if (body_doc(req, &doc, &root, &err) < 0) goto fail;
     search_url_params p;
@@ -204,6 +259,8 @@ static void run(http_req *req, http_resp *resp, rest_node *node, bool is_count)
     if (search_request_validate(&sr, views, nv, p.scroll, &err) < 0) goto fail;
     if (search_shards_open(indices_store(node->ix), views, nv, &ss, &ns, &err) < 0) goto fail;
     filter_routing(req, ss, &ns);
+    if (apply_alias_filters(req, http_path_param(req, "index"), ss, ns, &filter_docs, &n_filter_docs, &err) < 0)
+        goto fail;
     if (sr.indices_boost && apply_indices_boost(node, sr.indices_boost, ss, ns, &ro, &err) < 0) goto fail;
     search_collector *extra[1];
     size_t n_extra = 0;
@@ -237,6 +294,8 @@ done:
     if (have_res) search_result_free(&res);
     if (aggs) aops->free(aggs);
     search_shards_close(ss, ns);
+    for (size_t i = 0; i < n_filter_docs; i++) json_doc_free(filter_docs[i]);
+    free(filter_docs);
     if (views) indices_views_free(views, nv);
     json_doc_free(doc);
 }

@@ -24,6 +24,15 @@ int shard_collect(shard_searcher *s, uint32_t shard_index, const query *q, searc
     for (size_t i = 0; i < n_post; i++) scores |= post_cs[i]->needs_scores;
     doc_iter *it = query_iter(q, s, s->boost, scores ? QI_SCORES : 0, err);
     if (!it) return -1;
+    if (s->filter) {
+        doc_iter *f = query_iter(s->filter, s, 1.0f, QI_FILTER, err);
+        if (!f) {
+            doc_iter_free(it);
+            return -1;
+        }
+        doc_iter *sc[1] = { it }, *fl[1] = { f };
+        it = doc_iter_and(sc, 1, fl, 1);
+    }
     doc_iter *pf = NULL;
     if (opts->post_filter && n_post) {
         pf = query_iter(opts->post_filter, s, 1.0f, QI_FILTER, err);

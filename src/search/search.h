@@ -54,6 +54,7 @@
 #define DOC_NO_MORE UINT64_MAX
 
 typedef struct shard_searcher shard_searcher;
+typedef struct query query; /* a parsed query (see Queries below) */
 
 /*
  * Opens a read snapshot of shard `shard` of the view's index and keeps a
@@ -86,6 +87,10 @@ bool shard_searcher_is_live(shard_searcher *s, uint64_t docnum);
 /* A stored document by docnum: 1 found (*doc borrowed until the searcher
  * closes), 0 not found, -1 error. */
 int shard_searcher_doc(shard_searcher *s, uint64_t docnum, store_doc *doc, es_err *err);
+
+/* A filter every match of this shard must also pass (a filtered alias's filter; NULL: none).
+ * The query must outlive the searcher's use (the request's arena). */
+void shard_searcher_set_filter(shard_searcher *s, const query *filter);
 
 /* The index boost (the request's indices_boost) every score of this shard is
  * multiplied by, as Elasticsearch boosts the query per index. Default 1. */

@@ -18,6 +18,7 @@ struct shard_searcher {
     es_err err;                 /* first storage error (reason NULL when none) */
     const struct analysis *an;  /* the index's analysis (or the default) */
     float boost;                /* indices_boost */
+    const query *filter;        /* alias filter (shard_searcher_set_filter) */
     /* liveness: every docnum below max_doc is live (nothing ever removed), or ix.dels accounts
      * for every removed docnum (bitmap blocks cached), or else _docs is read (block-cached) */
     int live_mode;              /* LIVE_ALL, LIVE_DELS, LIVE_DOCS */

@@ -65,6 +65,7 @@ void shard_searcher_close(shard_searcher *s)
 
 index_view *shard_searcher_view(const shard_searcher *s) { return s->view; }
 void shard_searcher_set_boost(shard_searcher *s, float boost) { s->boost = boost; }
+void shard_searcher_set_filter(shard_searcher *s, const query *filter) { s->filter = filter; }
 float shard_searcher_boost(const shard_searcher *s) { return s->boost; }
 uint32_t shard_searcher_shard(const shard_searcher *s) { return s->shard; }
 store_txn *shard_searcher_txn(const shard_searcher *s) { return s->txn; }
