@@ -184,7 +184,7 @@ int page_run(const search_request *req, const query *q, shard_searcher **shards,
             }
         }
         if (rc == 0) {
-            qsort(pc.hits, pc.n, sizeof *pc.hits, hit_doc_cmp);
+            if (pc.n > 1) qsort(pc.hits, pc.n, sizeof *pc.hits, hit_doc_cmp);
             if (pc.n > size) pc.n = size;
         }
     }
