@@ -46,6 +46,7 @@ struct rx_request {
     char **src_inc, **src_exc;  /* the filter it describes */
     size_t n_inc, n_exc;
     char *sort_url;             /* remote: "f:asc,g:desc" (NULL: _doc) */
+    char *sort_json;            /* local: the "sort" value as given (compact JSON), NULL: _doc order */
     bool has_sort;
     bool has_slice;             /* manual source.slice */
     int32_t slice_id, slice_max;

@@ -427,22 +427,46 @@ static bool queue_pop(rx_worker *w, rx_page *out)
 
 /* Waits until the next batch may start (requests_per_second). False when stopping. A faster
  * rate set meanwhile takes effect at once; a slower one from the next batch on. */
+#define RX_MAX_THROTTLE_WAIT_NS (3600LL * 1000000000LL) /* Elasticsearch's MAX_THROTTLE_WAIT_TIME */
+
+/*
+ * As Elasticsearch's WorkerBulkByScrollTaskState: the wait is scheduled once (at most an
+ * hour); a faster rate reschedules what is left of it, scaled by old/new; a slower one waits
+ * for the next batch. throttled_millis grows by the delay that finally ran, when it ran (a
+ * wait cut short by a rethrottle to unlimited counts for nothing).
+ */
 static bool throttle_wait(rx_worker *w)
 {
     pthread_mutex_lock(&w->mu);
-    int64_t target = 0;
-    int64_t began = mono_nanos();
+    float rps = w->rps;
+    if (isinf(rps) || rps <= 0 || w->last_n <= 0) {
+        bool stop = w_stopping_locked(w);
+        pthread_mutex_unlock(&w->mu);
+        return !stop;
+    }
+    double want = (double)w->last_n * 1e9 / (double)rps;
+    int64_t now = mono_nanos();
+    int64_t delay = w->last_start_ns + (int64_t)(want > 9e18 ? 9e18 : want) - now;
+    if (delay < 0) delay = 0;
+    if (delay > RX_MAX_THROTTLE_WAIT_NS) delay = RX_MAX_THROTTLE_WAIT_NS;
+    int64_t target = now + delay;
     for (;;) {
         if (w_stopping_locked(w)) {
             w->throttle_until_ns = 0;
             pthread_mutex_unlock(&w->mu);
             return false;
         }
-        if (isinf(w->rps) || w->rps <= 0 || w->last_n <= 0) break;
-        double wait_ns = (double)w->last_n * 1e9 / (double)w->rps;
-        int64_t t = wait_ns > 9e18 ? INT64_MAX / 2 : w->last_start_ns + (int64_t)wait_ns;
-        if (!target || t < target) target = t;
-        int64_t now = mono_nanos();
+        now = mono_nanos();
+        if (w->rps != rps) {
+            if (isinf(w->rps) || w->rps > rps) {
+                /* faster: what is left, scaled */
+                double left = (double)(target > now ? target - now : 0);
+                double scaled = isinf(w->rps) ? 0 : left * (double)rps / (double)w->rps;
+                delay = (int64_t)scaled;
+                target = now + delay;
+            }
+            rps = w->rps;
+        }
         if (now >= target) break;
         w->throttle_until_ns = target;
         struct timespec ts;
@@ -450,8 +474,7 @@ static bool throttle_wait(rx_worker *w)
         deadline_in(&ts, left > 1000000000LL ? 1000000000LL : left);
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
     }
-    int64_t waited = mono_nanos() - began;
-    if (target) w->c.throttled_ns += waited;
+    w->c.throttled_ns += delay;
     w->throttle_until_ns = 0;
     pthread_mutex_unlock(&w->mu);
     return true;

@@ -275,6 +275,14 @@ typedef struct local_src {
     doc_iter *it;
     bool started;
     int64_t total;
+    /* sorted reads (the deprecated source.sort): top-k pages after the last hit */
+    bool sorted;
+    arena mem;
+    json_doc *bdoc;
+    search_request req;
+    search_hit after;
+    bool have_after;
+    bool sorted_done;
 } local_src;
 
 static void local_fail(rx_page *p, es_err *e)
@@ -396,6 +404,90 @@ static void local_read(local_src *s, rx_page *out)
     }
 }
 
+/* One page in sort order: the best `size` hits after the previous page's last one
+ * (ties by shard and document number, as scroll cursors). */
+static void sorted_read(local_src *s, rx_page *out)
+{
+    es_err e = { 0 };
+    size_t cap = (size_t)(s->size > 0 ? s->size : RX_DEFAULT_SIZE);
+    out->hits = xcalloc(cap, sizeof *out->hits);
+    bool filter = s->r->n_inc || s->r->n_exc;
+    buf filtered = { 0 };
+    size_t *foff = filter ? xcalloc(cap, sizeof *foff) : NULL;
+    while (!out->n && !s->sorted_done) {
+        s->req.size = (int64_t)cap;
+        s->req.from = 0;
+        s->req.search_after = s->have_after ? &s->after : NULL;
+        s->req.n_search_after = s->have_after ? s->req.n_sorts : 0;
+        search_result res = { 0 };
+        if (search_execute(&s->req, s->sh, s->n_sh, NULL, 0, &res, &e)) {
+            local_fail(out, &e);
+            break;
+        }
+        if (s->total < 0) s->total = (int64_t)res.total;
+        if (res.n_hits < cap) s->sorted_done = true;
+        for (size_t i = 0; i < res.n_hits; i++) {
+            const search_hit *sh = &res.hits[i];
+            shard_searcher *ss = s->sh[sh->shard_index];
+            store_doc doc;
+            int f = shard_searcher_doc(ss, sh->docnum, &doc, &e);
+            if (f < 0) {
+                local_fail(out, &e);
+                break;
+            }
+            if (f == 0 || !in_slice(s, doc.id, doc.idlen)) continue;
+            rx_hit *h = &out->hits[out->n];
+            bool stored = mapping_source_enabled(shard_searcher_view(ss)->mapping);
+            h->index = shard_searcher_view(ss)->name;
+            h->id = doc.id;
+            h->idlen = doc.idlen;
+            h->routing = doc.routing;
+            h->routing_len = doc.routing_len;
+            h->source = stored ? doc.source : NULL;
+            h->srclen = stored ? doc.srclen : 0;
+            h->version = doc.version;
+            h->seq_no = doc.seq_no;
+            h->primary_term = doc.primary_term;
+            if (filter && h->source) {
+                foff[out->n] = filtered.len;
+                buf one = { 0 };
+                if (rx_filter_source(doc.source, doc.srclen, s->r->src_inc, s->r->n_inc, s->r->src_exc, s->r->n_exc,
+                                     &one)) {
+                    buf_append(&filtered, one.p, one.len);
+                    h->srclen = one.len;
+                } else {
+                    buf_append(&filtered, doc.source, doc.srclen);
+                }
+                buf_free(&one);
+            }
+            out->n++;
+        }
+        if (res.n_hits) {
+            /* the cursor: the last hit, its sort values copied (the result owns them) */
+            const search_hit *last = &res.hits[res.n_hits - 1];
+            s->after = *last;
+            s->after.sort = NULL;
+            if (last->sort && s->req.n_sorts) {
+                s->after.sort = arena_alloc(&s->mem, s->req.n_sorts * sizeof *s->after.sort);
+                for (size_t k = 0; k < s->req.n_sorts; k++) {
+                    s->after.sort[k] = last->sort[k];
+                    if (last->sort[k].kind == SV_STR && last->sort[k].s)
+                        s->after.sort[k].s = arena_strndup(&s->mem, last->sort[k].s, last->sort[k].slen);
+                }
+            }
+            s->have_after = true;
+        }
+        search_result_free(&res);
+        if (out->error) break;
+    }
+    if (filter) {
+        out->mem = buf_detach(&filtered, NULL);
+        for (size_t i = 0; i < out->n; i++)
+            if (out->hits[i].source) out->hits[i].source = out->mem + foff[i];
+        free(foff);
+    }
+}
+
 static void local_first(rx_source *base, rx_page *out)
 {
     local_src *s = (local_src *)base;
@@ -418,6 +510,29 @@ static void local_first(rx_source *base, rx_page *out)
             s->sh[s->n_sh++] = sh;
         }
     }
+    if (s->sorted) {
+        /* a search request: query and sort parsed by the search module */
+        buf body = { 0 };
+        buf_puts(&body, "{\"track_total_hits\":true,\"query\":");
+        buf_puts(&body, s->r->query ? s->r->query : "{\"match_all\":{}}");
+        buf_puts(&body, ",\"sort\":");
+        buf_puts(&body, s->r->sort_json);
+        buf_putc(&body, '}');
+        s->bdoc = json_parse(body.p, body.len, NULL, NULL);
+        buf_free(&body);
+        search_url_params up = { 0 };
+        if (!s->bdoc || search_request_parse(&s->req, &s->mem, s->bdoc, json_doc_root(s->bdoc), &up, s->snap->views,
+                                             s->snap->n_views, false, &e)) {
+            if (!es_err_isset(&e)) es_err_set(&e, ES_PARSING, "cannot parse the sort");
+            local_fail(out, &e);
+            return;
+        }
+        s->total = -1;
+        sorted_read(s, out);
+        if (s->total >= 0 && s->max > 1 && !s->by_shard) s->total = count_matches(s, &e);
+        out->total = s->total;
+        return;
+    }
     s->total = count_matches(s, &e);
     if (s->total < 0) {
         local_fail(out, &e);
@@ -433,7 +548,8 @@ static void local_next(rx_source *base, int64_t extra_ms, rx_page *out)
     memset(out, 0, sizeof *out);
     out->total = -1;
     (void)extra_ms;
-    local_read(s, out);
+    if (s->sorted) sorted_read(s, out);
+    else local_read(s, out);
 }
 
 static void local_close(rx_source *base)
@@ -441,6 +557,8 @@ static void local_close(rx_source *base)
     local_src *s = (local_src *)base;
     doc_iter_free(s->it);
     search_shards_close(s->sh, s->n_sh);
+    json_doc_free(s->bdoc);
+    arena_free(&s->mem);
     free(s);
 }
 
@@ -456,6 +574,8 @@ rx_source *rx_local_source(rx_local_snapshot *snap, const rx_request *r, int sli
     s->max = max;
     s->size = size;
     s->by_shard = max > 1 && (uint32_t)max == snap->total_shards && !r->has_slice;
+    s->sorted = r->sort_json != NULL;
+    s->total = -1;
     return &s->base;
 }
 

@@ -554,6 +554,7 @@ void rx_request_free(rx_request *r)
     strv_free(r->src_inc, r->n_inc);
     strv_free(r->src_exc, r->n_exc);
     free(r->sort_url);
+    free(r->sort_json);
     free(r->slice_field);
     if (r->remote) {
         rx_remote_info *ri = r->remote;
@@ -681,6 +682,14 @@ static int parse_source_filter(rx_request *r, const json_val *v, es_err *err)
 static int parse_sort(rx_request *r, const json_val *v, es_err *err)
 {
     r->has_sort = true;
+    {
+        buf sj = { 0 };
+        json_w sw;
+        jw_init(&sw, &sj, false);
+        jw_val(&sw, v);
+        free(r->sort_json);
+        r->sort_json = buf_detach(&sj, NULL);
+    }
     buf b = { 0 };
     const json_val *items[64];
     size_t n = 0;
