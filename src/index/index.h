@@ -586,7 +586,14 @@ static inline const uint8_t *index_key_term_part(const uint8_t *key, size_t klen
  * of docnums marked (readers trust the bitmap only when it accounts for every removed docnum). */
 #define INDEX_DV_BLOCK_SHIFT 8     /* 256 docnums per ix.dv value */
 
-/* A postings block, decoded (docs and freqs; positions stay encoded). */
+/*
+ * A postings block (docs/SEARCH.md): a header, then one record per document,
+ * so a tail block grows by appending records:
+ *   u8 flags; varint n; varint first_docnum; varint last_docnum;
+ *   per document: [varint docnum delta (not for the first)] [varint freq (PB_FREQS)]
+ *                 [varint positions bytes, then freq varint position deltas (PB_POSITIONS)]
+ * Decoded: docs and freqs; positions stay encoded (pos[i], pos_len[i]).
+ */
 #define POSTINGS_BLOCK_MAX 128
 enum { PB_FREQS = 1, PB_POSITIONS = 2 };
 typedef struct postings_block {
@@ -594,11 +601,16 @@ typedef struct postings_block {
     uint8_t flags;
     uint64_t docs[POSTINGS_BLOCK_MAX];
     uint32_t freqs[POSTINGS_BLOCK_MAX];
-    const uint8_t *pos;   /* per document, freqs[i] varint position deltas */
-    size_t pos_len;
+    const uint8_t *pos[POSTINGS_BLOCK_MAX];  /* each document's position deltas (PB_POSITIONS) */
+    uint32_t pos_len[POSTINGS_BLOCK_MAX];
+    const uint8_t *body;   /* the records (after the header), body_len bytes */
+    size_t body_len;
 } postings_block;
 /* 0, or -1 when the bytes are not a valid block. */
 int postings_block_decode(const void *p, size_t len, postings_block *out);
+/* The header alone (flags, n, first and last docnum, the records' span): 0 or -1. */
+int postings_block_header(const void *p, size_t len, uint8_t *flags, uint32_t *n, uint64_t *first, uint64_t *last,
+                          const uint8_t **body, size_t *body_len);
 
 /* An ix.terms entry: statistics and the tail block (bytes, may be empty). */
 typedef struct term_entry {

@@ -543,37 +543,58 @@ static int cmp_ref(const void *x, const void *y)
 }
 
 /* Encodes n postings as one block. */
+/* Appends the records of n postings (docnum deltas from prev; the first record has none when
+ * first_in_block). Reserve first: worst case 10 + 5 + 5 bytes per posting plus 5 per position. */
+static uint8_t *records_encode(uint8_t *q, const wpost *p, size_t n, uint8_t flags, uint64_t prev,
+                               bool first_in_block)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!(first_in_block && i == 0)) q += ix_varint_put(q, p[i].docnum - prev);
+        prev = p[i].docnum;
+        if (flags & PB_FREQS) q += ix_varint_put(q, p[i].freq);
+        if (flags & PB_POSITIONS) {
+            /* the length first: positions are written 1 byte on, then moved if it takes more */
+            uint8_t *lenp = q, *ps = q + 1, *pq = ps;
+            uint32_t pprev = 0;
+            for (uint32_t k = 0; k < p[i].freq; k++) {
+                pq += ix_varint_put(pq, p[i].pos[k] - pprev);
+                pprev = p[i].pos[k];
+            }
+            size_t plen = (size_t)(pq - ps);
+            uint8_t lb[10];
+            size_t ll = ix_varint_put(lb, plen);
+            if (ll > 1) memmove(lenp + ll, ps, plen);
+            memcpy(lenp, lb, ll);
+            q = lenp + ll + plen;
+        }
+    }
+    return q;
+}
+
+static size_t records_bound(const wpost *p, size_t n, uint8_t flags)
+{
+    size_t b = n * 25;
+    if (flags & PB_POSITIONS)
+        for (size_t i = 0; i < n; i++) b += (size_t)p[i].freq * 5;
+    return b;
+}
+
+static uint8_t *header_encode(uint8_t *q, uint8_t flags, size_t n, uint64_t first, uint64_t last)
+{
+    *q++ = flags;
+    q += ix_varint_put(q, n);
+    q += ix_varint_put(q, first);
+    q += ix_varint_put(q, last);
+    return q;
+}
+
+/* Encodes n postings as one block. */
 static void block_encode(buf *out, const wpost *p, size_t n, uint8_t flags)
 {
-    size_t npos = 0;
-    if (flags & PB_POSITIONS)
-        for (size_t i = 0; i < n; i++) npos += p[i].freq;
     buf_reset(out);
-    buf_reserve(out, 32 + n * 15 + npos * 5 + 10);
-    uint8_t *q = (uint8_t *)out->p;
-    q += ix_varint_put(q, n);
-    q += ix_varint_put(q, p[0].docnum);
-    *q++ = flags;
-    for (size_t i = 1; i < n; i++) q += ix_varint_put(q, p[i].docnum - p[i - 1].docnum);
-    if (flags & PB_FREQS)
-        for (size_t i = 0; i < n; i++) q += ix_varint_put(q, p[i].freq);
-    if (flags & PB_POSITIONS) {
-        /* positions first (into the tail of the reservation), then their length before them */
-        uint8_t *lenp = q;
-        uint8_t *ps = q + 10;
-        uint8_t *pq = ps;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t prev = 0;
-            for (uint32_t k = 0; k < p[i].freq; k++) {
-                pq += ix_varint_put(pq, p[i].pos[k] - prev);
-                prev = p[i].pos[k];
-            }
-        }
-        size_t plen = (size_t)(pq - ps);
-        size_t ll = ix_varint_put(lenp, plen);
-        memmove(lenp + ll, ps, plen);
-        q = lenp + ll + plen;
-    }
+    buf_reserve(out, 32 + records_bound(p, n, flags));
+    uint8_t *q = header_encode((uint8_t *)out->p, flags, n, p[0].docnum, p[n - 1].docnum);
+    q = records_encode(q, p, n, flags, p[0].docnum, true);
     out->len = (size_t)(q - (uint8_t *)out->p);
 }
 
@@ -600,6 +621,38 @@ static int corrupt(es_err *err, const char *what)
     return es_err_set(err, ES_ILLEGAL_STATE, "corrupt index: bad %s", what);
 }
 
+/* Decodes a tail block into tw->posts (positions made absolute into tw->pos). */
+static int tail_decode(term_work *tw, const uint8_t *tail, size_t tail_len, uint8_t *flags)
+{
+    postings_block pb;
+    if (postings_block_decode(tail, tail_len, &pb) < 0) return -1;
+    *flags = pb.flags; /* keep the term's layout */
+    size_t total = 0;
+    for (uint32_t i = 0; i < pb.n; i++) total += pb.freqs[i];
+    if ((pb.flags & PB_POSITIONS) && tw->cappos < total) {
+        tw->cappos = total;
+        tw->pos = xrealloc(tw->pos, total * sizeof *tw->pos);
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < pb.n; i++) {
+        const uint32_t *pp = NULL;
+        if (pb.flags & PB_POSITIONS) {
+            const uint8_t *q = pb.pos[i], *end = pb.pos[i] + pb.pos_len[i];
+            uint32_t acc = 0;
+            for (uint32_t k = 0; k < pb.freqs[i]; k++) {
+                uint64_t dlt;
+                if (!(q = ix_varint_get(q, end, &dlt))) return -1;
+                acc += (uint32_t)dlt;
+                tw->pos[off + k] = acc;
+            }
+            pp = tw->pos + off;
+            off += pb.freqs[i];
+        }
+        tw_push(tw, pb.docs[i], pb.freqs[i], pp);
+    }
+    return 0;
+}
+
 /* Appends the postings refs[a..b) (one field and term, docnum ascending) to the term. */
 static int write_term(index_writer *w, const index_tables *tb, const ref *refs, size_t n, term_work *tw,
                       es_err *err)
@@ -612,6 +665,8 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
     if (rc < 0) return -1;
     uint64_t df = 0, ttf = 0;
     uint8_t flags = t0->flags;
+    const uint8_t *tail = NULL;
+    size_t tail_len = 0;
     tw->n = 0;
     tw->npos = 0;
     if (rc == 1) {
@@ -619,55 +674,65 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
         if (term_entry_decode(cur.p, cur.len, &te) < 0) return corrupt(err, "term entry");
         df = te.doc_freq;
         ttf = te.total_term_freq;
-        if (te.tail_len) {
-            postings_block pb;
-            if (postings_block_decode(te.tail, te.tail_len, &pb) < 0) return corrupt(err, "tail block");
-            flags = pb.flags; /* keep the term's layout */
-            size_t total = 0;
-            for (uint32_t i = 0; i < pb.n; i++) total += pb.freqs[i];
-            if (pb.flags & PB_POSITIONS) {
-                if (tw->cappos < total) {
-                    tw->cappos = total;
-                    tw->pos = xrealloc(tw->pos, total * sizeof *tw->pos);
-                }
-                const uint8_t *q = pb.pos, *end = pb.pos + pb.pos_len;
-                for (size_t i = 0; i < total; i++) {
-                    uint64_t dlt;
-                    if (!(q = ix_varint_get(q, end, &dlt))) return corrupt(err, "positions");
-                    tw->pos[i] = (uint32_t)dlt;
-                }
-            }
-            /* positions are deltas per doc: make them absolute */
-            size_t off = 0;
-            for (uint32_t i = 0; i < pb.n; i++) {
-                const uint32_t *pp = NULL;
-                if (pb.flags & PB_POSITIONS) {
-                    uint32_t acc = 0;
-                    for (uint32_t k = 0; k < pb.freqs[i]; k++) {
-                        acc += tw->pos[off + k];
-                        tw->pos[off + k] = acc;
-                    }
-                    pp = tw->pos + off;
-                    off += pb.freqs[i];
-                }
-                tw_push(tw, pb.docs[i], pb.freqs[i], pp);
-            }
-        }
+        tail = te.tail;
+        tail_len = te.tail_len;
     }
-    uint64_t last = tw->n ? tw->posts[tw->n - 1].docnum : 0;
+    /* the new postings */
+    uint8_t tflags = flags;
+    uint32_t tn = 0;
+    uint64_t tfirst = 0, tlast = 0;
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    if (tail_len && postings_block_header(tail, tail_len, &tflags, &tn, &tfirst, &tlast, &body, &body_len) < 0)
+        return corrupt(err, "tail block");
+    if (tail_len) flags = tflags;
     static const uint32_t zero_pos[1] = { 0 };
-    for (size_t i = 0; i < n; i++) {
+    size_t first_new = 0;
+    uint64_t last = tail_len ? tlast : 0;
+    while (first_new < n && refs[first_new].docnum <= last) first_new++; /* never: docnums only grow */
+    size_t nn = 0;
+    /* new postings into tw->posts (after any decoded tail, see below) */
+    wpost *np = xmalloc((n ? n : 1) * sizeof *np);
+    for (size_t i = first_new; i < n; i++) {
         const doc_term *t = refs[i].t;
-        if (refs[i].docnum <= last) continue; /* never: docnums only grow */
-        last = refs[i].docnum;
+        if (nn && refs[i].docnum <= np[nn - 1].docnum) continue;
         uint32_t freq = (flags & PB_FREQS) ? t->freq : 1;
         const uint32_t *pos = t->pos;
         if ((flags & PB_POSITIONS) && !pos) pos = zero_pos, freq = 1;
-        tw_push(tw, refs[i].docnum, freq, pos);
+        np[nn++] = (wpost){ refs[i].docnum, freq, pos };
         df++;
         ttf += freq;
     }
-    /* Seal full blocks into ix.post. */
+    uint8_t tmp[10];
+    buf_reset(&tw->val);
+    buf_append(&tw->val, tmp, ix_varint_put(tmp, df));
+    buf_append(&tw->val, tmp, ix_varint_put(tmp, ttf));
+    if (!nn) {
+        free(np);
+        return 0;
+    }
+    if (tn + nn < POSTINGS_BLOCK_MAX) {
+        /* the common case: the tail grows by appending records (no decoding) */
+        buf_reserve(&tw->val, 32 + body_len + records_bound(np, nn, flags));
+        uint8_t *q = (uint8_t *)tw->val.p + tw->val.len;
+        uint64_t first = tn ? tfirst : np[0].docnum;
+        q = header_encode(q, flags, tn + nn, first, np[nn - 1].docnum);
+        if (body_len) {
+            memcpy(q, body, body_len);
+            q += body_len;
+        }
+        q = records_encode(q, np, nn, flags, tn ? tlast : np[0].docnum, tn == 0);
+        tw->val.len = (size_t)(q - (uint8_t *)tw->val.p);
+        free(np);
+        return put(w, tb->terms, key, klen, tw->val.p, tw->val.len, err);
+    }
+    /* the tail fills up: decode it, seal full blocks into ix.post, keep the rest as the tail */
+    if (tail_len && tail_decode(tw, tail, tail_len, &flags) < 0) {
+        free(np);
+        return corrupt(err, "tail block");
+    }
+    for (size_t i = 0; i < nn; i++) tw_push(tw, np[i].docnum, np[i].freq, np[i].pos);
+    free(np);
     size_t start = 0;
     while (tw->n - start >= POSTINGS_BLOCK_MAX) {
         block_encode(&tw->blk, tw->posts + start, POSTINGS_BLOCK_MAX, flags);
@@ -676,11 +741,6 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
         if (put(w, tb->post, pkey, pklen, tw->blk.p, tw->blk.len, err) < 0) return -1;
         start += POSTINGS_BLOCK_MAX;
     }
-    /* The term entry with the rest as its tail. */
-    uint8_t tmp[10];
-    buf_reset(&tw->val);
-    buf_append(&tw->val, tmp, ix_varint_put(tmp, df));
-    buf_append(&tw->val, tmp, ix_varint_put(tmp, ttf));
     if (tw->n > start) {
         block_encode(&tw->blk, tw->posts + start, tw->n - start, flags);
         buf_append(&tw->val, tw->blk.p, tw->blk.len);

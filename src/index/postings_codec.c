@@ -183,36 +183,50 @@ size_t index_key_block(uint8_t *out, const char *field, uint64_t block)
 /* ------------------------------------------------------------------------ */
 /* Postings blocks, term entries, field stats.                               */
 
-int postings_block_decode(const void *p, size_t len, postings_block *out)
+int postings_block_header(const void *p, size_t len, uint8_t *flags, uint32_t *n, uint64_t *first, uint64_t *last,
+                          const uint8_t **body, size_t *body_len)
 {
     const uint8_t *q = p, *end = q + len;
-    uint64_t n, first, v;
-    if (!(q = ix_varint_get(q, end, &n)) || n == 0 || n > POSTINGS_BLOCK_MAX) return -1;
-    if (!(q = ix_varint_get(q, end, &first)) || q >= end) return -1;
-    out->n = (uint32_t)n;
-    out->flags = *q++;
-    out->docs[0] = first;
-    for (uint32_t i = 1; i < n; i++) {
-        if (!(q = ix_varint_get(q, end, &v)) || v == 0) return -1;
-        out->docs[i] = out->docs[i - 1] + v;
-    }
-    if (out->flags & PB_FREQS) {
-        for (uint32_t i = 0; i < n; i++) {
+    uint64_t v;
+    if (len < 1) return -1;
+    *flags = *q++;
+    if (!(q = ix_varint_get(q, end, &v)) || v == 0 || v > POSTINGS_BLOCK_MAX) return -1;
+    *n = (uint32_t)v;
+    if (!(q = ix_varint_get(q, end, first))) return -1;
+    if (!(q = ix_varint_get(q, end, last)) || *last < *first) return -1;
+    *body = q;
+    *body_len = (size_t)(end - q);
+    return 0;
+}
+
+int postings_block_decode(const void *p, size_t len, postings_block *out)
+{
+    uint64_t first, last, v;
+    const uint8_t *q, *end = (const uint8_t *)p + len;
+    if (postings_block_header(p, len, &out->flags, &out->n, &first, &last, &out->body, &out->body_len) < 0) return -1;
+    q = out->body;
+    uint64_t doc = first;
+    for (uint32_t i = 0; i < out->n; i++) {
+        if (i) {
+            if (!(q = ix_varint_get(q, end, &v)) || v == 0) return -1;
+            doc += v;
+        }
+        out->docs[i] = doc;
+        out->freqs[i] = 1;
+        if (out->flags & PB_FREQS) {
             if (!(q = ix_varint_get(q, end, &v)) || v == 0 || v > UINT32_MAX) return -1;
             out->freqs[i] = (uint32_t)v;
         }
-    } else {
-        for (uint32_t i = 0; i < n; i++) out->freqs[i] = 1;
+        out->pos[i] = NULL;
+        out->pos_len[i] = 0;
+        if (out->flags & PB_POSITIONS) {
+            if (!(q = ix_varint_get(q, end, &v)) || v > (uint64_t)(end - q)) return -1;
+            out->pos[i] = q;
+            out->pos_len[i] = (uint32_t)v;
+            q += v;
+        }
     }
-    out->pos = NULL;
-    out->pos_len = 0;
-    if (out->flags & PB_POSITIONS) {
-        if (!(q = ix_varint_get(q, end, &v)) || v > (uint64_t)(end - q)) return -1;
-        out->pos = q;
-        out->pos_len = (size_t)v;
-        q += v;
-    }
-    return q == end ? 0 : -1;
+    return q == end && doc == last ? 0 : -1;
 }
 
 int term_entry_decode(const void *p, size_t len, term_entry *out)

@@ -49,8 +49,6 @@ typedef struct piter {
     uint32_t i;
     /* positions */
     bool want_pos;
-    const uint8_t *pq;        /* positions of document pq_i start here */
-    uint32_t pq_i;
     uint32_t *posv;
     uint32_t posn, poscap;
     uint32_t pos_for;         /* block index whose positions posv holds (UINT32_MAX none) */
@@ -86,7 +84,7 @@ static void fetch_next(piter *p)
     if (p->tail) {
         const uint8_t *q = p->tail, *end = p->tail + p->tail_len;
         uint64_t n, first;
-        if ((q = ix_varint_get(q, end, &n)) && ix_varint_get(q, end, &first)) {
+        if (p->tail_len > 1 && (q = ix_varint_get(q + 1, end, &n)) && ix_varint_get(q, end, &first)) {
             p->next_p = p->tail;
             p->next_len = p->tail_len;
             p->next_first = first;
@@ -129,8 +127,6 @@ static uint64_t p_advance(doc_iter *it, uint64_t t)
         }
         p->blk_valid = true;
         p->i = 0;
-        p->pq = p->blk.pos;
-        p->pq_i = 0;
         p->pos_for = UINT32_MAX;
     }
 }
@@ -181,31 +177,19 @@ const uint32_t *postings_positions(doc_iter *it, uint32_t *n)
         *n = p->posn;
         return p->posv;
     }
-    const uint8_t *end = p->blk.pos + p->blk.pos_len;
-    if (p->pq_i > p->i) { /* never: documents only move forward; restart to be safe */
-        p->pq = p->blk.pos;
-        p->pq_i = 0;
-    }
-    uint64_t v = 0;
-    while (p->pq_i < p->i) {
-        for (uint32_t k = 0; k < p->blk.freqs[p->pq_i] && p->pq; k++) p->pq = ix_varint_get(p->pq, end, &v);
-        p->pq_i++;
-    }
     uint32_t f = p->blk.freqs[p->i];
     if (f > p->poscap) {
         p->poscap = f;
         p->posv = xrealloc(p->posv, f * sizeof *p->posv);
     }
+    const uint8_t *q = p->blk.pos[p->i], *end = q + p->blk.pos_len[p->i];
     uint32_t acc = 0;
-    const uint8_t *q = p->pq;
-    for (uint32_t k = 0; k < f && q; k++) {
-        q = ix_varint_get(q, end, &v);
+    for (uint32_t k = 0; k < f; k++) {
+        uint64_t v;
+        if (!(q = ix_varint_get(q, end, &v))) return NULL;
         acc += (uint32_t)v;
         p->posv[k] = acc;
     }
-    if (!q) return NULL;
-    p->pq = q;
-    p->pq_i = p->i + 1;
     p->pos_for = p->i;
     p->posn = f;
     *n = f;
