@@ -172,6 +172,7 @@ static void scroll_search(http_req *req, http_resp *resp, rest_node *node, const
     a.params = p;
     a.views = views;
     a.n_views = nv;
+    a.index_expr = http_path_param(req, "index");
     a.shards = ss;
     a.n_shards = ns;
     a.keep_alive_ms = keep;
@@ -610,7 +611,7 @@ static void handle_open_pit(http_req *req, http_resp *resp, void *ctx)
     size_t total = ns;
     shard_searcher **owned = ss;
     ss = NULL;
-    if (search_pit_open(views, nv, owned, total, keep, &lim, &id, &err) < 0) goto fail;
+    if (search_pit_open(views, nv, owned, total, http_path_param(req, "index"), keep, &lim, &id, &err) < 0) goto fail;
     json_w *w = http_resp_json(resp, 200);
     jw_obj_begin(w);
     jw_kstr(w, "id", id);

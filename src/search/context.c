@@ -62,6 +62,10 @@ struct search_ctx {
     bool has_cursor;
     search_hit cursor;
     uint64_t total;
+    /* filtered aliases: the filters' documents (queries in mem) */
+    json_doc **filter_docs;
+    size_t n_filter_docs;
+    bool filtered;            /* some shard searches through an alias filter */
     /* PIT: the last count (same snapshot, same query: same number) */
     char *count_key;
     uint64_t count_val;
@@ -235,6 +239,8 @@ static void ctx_destroy(search_ctx *c)
     if (c->views) indices_views_free(c->views, c->n_views);
     free(c->cursor.sort);
     free(c->count_key);
+    for (size_t i = 0; i < c->n_filter_docs; i++) json_doc_free(c->filter_docs[i]);
+    free(c->filter_docs);
     json_doc_free(c->doc);
     free(c->body);
     arena_free(&c->mem);
@@ -616,6 +622,64 @@ static bool total_disabled_or_capped(const search_request *r, const search_url_p
 }
 
 /* ======================================================================== */
+/* Filtered aliases                                                         */
+
+/*
+ * As the _search handler does: a shard reached only through aliases that all have
+ * filters searches with the OR of those filters (an alias without one, or the index named
+ * itself or by a wildcard, lifts them). Parsed into the context: a scroll or a PIT keeps
+ * its shards' filters for its whole life, as Elasticsearch records them when it opens.
+ */
+static int apply_alias_filters(search_ctx *c, const char *expr, es_err *err)
+{
+    if (!expr || !*expr || !strcmp(expr, "_all")) return 0;
+    for (size_t i = 0; i < c->n_shards; i++) {
+        index_view *v = shard_searcher_view(c->shards[i]);
+        if (!v->n_aliases) continue;
+        bool unfiltered = false;
+        buf filters = { 0 };
+        size_t nf = 0;
+        char *copy = xstrdup(expr);
+        for (char *save = NULL, *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+            if (*e == '-') continue;
+            if (indices_simple_match(e, v->name)) unfiltered = true;
+            for (size_t a = 0; a < v->n_aliases; a++) {
+                if (!indices_simple_match(e, v->aliases[a].name)) continue;
+                if (!v->aliases[a].filter_json) {
+                    unfiltered = true;
+                    continue;
+                }
+                if (nf++) buf_putc(&filters, ',');
+                buf_puts(&filters, v->aliases[a].filter_json);
+            }
+        }
+        free(copy);
+        if (!unfiltered && nf) {
+            buf q = { 0 };
+            if (nf == 1) buf_append(&q, filters.p, filters.len);
+            else buf_printf(&q, "{\"bool\":{\"should\":[%s]}}", filters.p);
+            json_doc *d = json_parse(q.p, q.len, NULL, NULL);
+            buf_free(&q);
+            if (d) {
+                c->filter_docs = xrealloc(c->filter_docs, (c->n_filter_docs + 1) * sizeof *c->filter_docs);
+                c->filter_docs[c->n_filter_docs++] = d;
+                query_parse_ctx qc = { .mem = &c->mem, .doc = d, .views = c->views, .n_views = c->n_views,
+                                       .now_ms = now_millis() };
+                const query *fq = query_parse(&qc, json_doc_root(d), err);
+                if (!fq) {
+                    buf_free(&filters);
+                    return -1;
+                }
+                shard_searcher_set_filter(c->shards[i], fq);
+                c->filtered = true;
+            }
+        }
+        buf_free(&filters);
+    }
+    return 0;
+}
+
+/* ======================================================================== */
 /* Scroll                                                                   */
 
 static char *pdup(arena *m, const char *s) { return s ? arena_strndup(m, s, strlen(s)) : NULL; }
@@ -688,6 +752,7 @@ int search_scroll_open(const search_scroll_args *a, json_w *w, es_err *err)
         }
         root = json_doc_root(c->doc);
     }
+    if (apply_alias_filters(c, a->index_expr, err) < 0) goto fail;
     search_url_params p;
     copy_params(&c->mem, a->params, &p);
     if (search_request_parse(&c->req, &c->mem, c->doc, root, &p, c->views, c->n_views, false, err) < 0) goto fail;
@@ -816,7 +881,8 @@ int search_scroll_next(const char *scroll_id, int64_t keep_alive_ms, const searc
 /* Point in time                                                            */
 
 int search_pit_open(index_view **views, size_t n_views, shard_searcher **shards, size_t n_shards,
-                    int64_t keep_alive_ms, const search_ctx_limits *lim, char **id, es_err *err)
+                    const char *index_expr, int64_t keep_alive_ms, const search_ctx_limits *lim, char **id,
+                    es_err *err)
 {
     *id = NULL;
     if (search_ctx_check_keep_alive(keep_alive_ms, lim, err) < 0) {
@@ -829,7 +895,7 @@ int search_pit_open(index_view **views, size_t n_views, shard_searcher **shards,
     c->views = xcalloc(n_views ? n_views : 1, sizeof *c->views);
     for (size_t i = 0; i < n_views; i++) c->views[i] = index_view_ref(views[i]);
     c->n_views = n_views;
-    if (ctx_register(c, lim, err) < 0) {
+    if (apply_alias_filters(c, index_expr, err) < 0 || ctx_register(c, lim, err) < 0) {
         ctx_destroy(c);
         return -1;
     }
@@ -970,7 +1036,7 @@ int search_pit_search(const search_pit_args *a, json_w *w, es_err *err)
                 res.total_gte = c->count_gte;
                 free(key);
             } else {
-                bool plain = query_is_match_all(r->query) && !r->slice;
+                bool plain = query_is_match_all(r->query) && !r->slice && !c->filtered;
                 if (count_hits(r, q, plain, c->shards, c->n_shards, r->track_total_hits, &res.total, &res.total_gte,
                                err) < 0) {
                     free(key);

@@ -725,6 +725,7 @@ typedef struct search_scroll_args {
     const search_url_params *params;  /* copied */
     index_view **views;          /* the indices searched (the context takes its own references) */
     size_t n_views;
+    const char *index_expr;      /* the index expression searched (filtered aliases apply); NULL: all */
     shard_searcher **shards;     /* open searchers: ownership passes to the call, even on failure */
     size_t n_shards;
     int64_t keep_alive_ms;
@@ -750,9 +751,11 @@ int search_scroll_open(const search_scroll_args *a, json_w *w, es_err *err);
 int search_scroll_next(const char *scroll_id, int64_t keep_alive_ms, const search_ctx_limits *lim,
                        bool rest_total_hits_as_int, json_w *w, es_err *err);
 
-/* Opens a point in time over the shards (ownership passes, even on failure); *id is heap. */
+/* Opens a point in time over the shards (ownership passes, even on failure); index_expr: the
+ * expression opened (its filtered aliases filter the PIT's searches); *id is heap. */
 int search_pit_open(index_view **views, size_t n_views, shard_searcher **shards, size_t n_shards,
-                    int64_t keep_alive_ms, const search_ctx_limits *lim, char **id, es_err *err);
+                    const char *index_expr, int64_t keep_alive_ms, const search_ctx_limits *lim, char **id,
+                    es_err *err);
 
 typedef struct search_pit_args {
     const char *id;
