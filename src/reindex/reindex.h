@@ -175,6 +175,23 @@ const char *rx_request_description(const rx_request *r);
 void rx_remote_first_search(const rx_request *r, const rx_remote_plan *plan, int slice_id, int slice_max,
                             char **path, char **body);
 
+/*
+ * A remote `_bulk` target, for `ferry migrate` and other pushes: url is
+ * "scheme://host:port[/prefix]"; TLS from reindex.ssl.*; the version is read with
+ * GET / (remotes before 7.0 get "_type":"_doc" in each action). Bulks are retried on 429
+ * and refused connections with Elasticsearch's backoff (retries counts them), never on
+ * 5xx (a bulk may have been applied). Sources holding newlines are compacted to one line.
+ * Item results come back as write_result (status, index, id, result or err).
+ */
+typedef struct rx_remote_target rx_remote_target;
+int rx_remote_target_open(reindex_env *env, const char *url, const char *username, const char *password,
+                          const char *api_key, rx_remote_target **out, es_err *err);
+int rx_remote_target_bulk(rx_remote_target *t, const write_op *ops, size_t n, write_result *res, int *retries,
+                          es_err *err);
+int rx_remote_target_refresh(rx_remote_target *t, const char *index, es_err *err);
+int32_t rx_remote_target_version(const rx_remote_target *t);
+void rx_remote_target_close(rx_remote_target *t);
+
 /* Elasticsearch's source filtering (XContentMapValues.filter: '*' wildcards, dotted paths,
  * objects inside arrays) of a JSON object into out. false when src is not a JSON object. */
 bool rx_filter_source(const char *src, size_t len, char *const *inc, size_t n_inc, char *const *exc, size_t n_exc,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* ======================================================================== */
 /* Pure helpers: whitelist, versions, plans, backoff                        */
@@ -898,4 +899,266 @@ rx_source *rx_remote_source(reindex_env *env, const rx_request *r, rx_worker *w,
                        .connect_timeout_ms = ri->connect_timeout_ms };
     s->c = rx_conn_new(&ep, s->tls, rx_env_share(env), rx_worker_abort_flag(w));
     return &s->base;
+}
+
+/* ======================================================================== */
+/* A remote _bulk target (the sink `ferry migrate` writes through)          */
+
+struct rx_remote_target {
+    reindex_env *env;
+    rx_host h;
+    rx_tls *tls;
+    rx_conn *c;
+    atomic_bool abort;
+    int32_t version;
+    bool typed;                 /* < 7.0: every action names _type "_doc" */
+    bool contacted;             /* refused connections are retried once the remote answered */
+    char *user, *pass, *api_key;
+};
+
+/* One call with the 429 / connection retry policy (no 5xx retries: a bulk may have been applied). */
+static int target_call(rx_remote_target *t, const char *method, const char *path, const char *ctype, const char *body,
+                       size_t len, rx_resp *out, int *retries, es_err *err)
+{
+    for (int attempt = 0;; attempt++) {
+        es_err e = { 0 };
+        rx_net kind;
+        int rc = rx_conn_request(t->c, method, path, ctype, body, len, false, out, &kind, &e);
+        bool retry = rc == 0 ? out->status == 429 : kind == RXN_CONNECT && t->contacted;
+        if (!retry || attempt >= t->env->retry_max) {
+            if (rc) *err = e;
+            else es_err_free(&e);
+            return rc;
+        }
+        es_err_free(&e);
+        if (rc == 0) rx_resp_free(out);
+        if (retries) (*retries)++;
+        struct timespec ts = { rx_backoff_ms(t->env->retry_initial_ms, attempt) / 1000,
+                               (rx_backoff_ms(t->env->retry_initial_ms, attempt) % 1000) * 1000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static char *prefixed(const rx_host *h, const char *path)
+{
+    buf b = { 0 };
+    if (h->path_prefix && strcmp(h->path_prefix, "/")) {
+        size_t n = strlen(h->path_prefix);
+        while (n && h->path_prefix[n - 1] == '/') n--;
+        buf_append(&b, h->path_prefix, n);
+    }
+    buf_puts(&b, path);
+    return buf_detach(&b, NULL);
+}
+
+int rx_remote_target_open(reindex_env *env, const char *url, const char *username, const char *password,
+                          const char *api_key, rx_remote_target **out, es_err *err)
+{
+    *out = NULL;
+    rx_remote_target *t = xcalloc(1, sizeof *t);
+    t->env = env;
+    atomic_init(&t->abort, false);
+    if (rx_host_parse(url, &t->h, err)) {
+        free(t);
+        return -1;
+    }
+    t->tls = rx_tls_current(env->tls);
+    if (t->tls->error) {
+        es_err_set(err, ES_ILLEGAL_STATE, "%s", t->tls->error);
+        err->type_name = "ssl_config_exception";
+        rx_remote_target_close(t);
+        return -1;
+    }
+    t->user = username ? xstrdup(username) : NULL;
+    t->pass = password ? xstrdup(password) : NULL;
+    t->api_key = api_key ? xstrdup(api_key) : NULL;
+    rx_endpoint ep = { .h = &t->h, .username = t->user, .password = t->pass, .api_key = t->api_key,
+                       .socket_timeout_ms = 60000, .connect_timeout_ms = 30000 };
+    t->c = rx_conn_new(&ep, t->tls, env->share, &t->abort);
+    char *path = prefixed(&t->h, "/");
+    rx_resp rs;
+    int rc = target_call(t, "GET", path, NULL, NULL, 0, &rs, NULL, err);
+    free(path);
+    if (rc) {
+        rx_remote_target_close(t);
+        return -1;
+    }
+    if (rs.status >= 300) {
+        status_error(&rs, err);
+        rx_resp_free(&rs);
+        rx_remote_target_close(t);
+        return -1;
+    }
+    json_doc *d = parse_answer(&rs, err);
+    rx_resp_free(&rs);
+    if (!d) {
+        rx_remote_target_close(t);
+        return -1;
+    }
+    t->version = rx_version_id(json_str(json_path(json_doc_root(d), "version.number"), NULL),
+                               json_str(json_path(json_doc_root(d), "version.distribution"), NULL));
+    json_doc_free(d);
+    t->typed = t->version && t->version < 7000099;
+    t->contacted = true;
+    *out = t;
+    return 0;
+}
+
+/* A remote item error: known Elasticsearch types keep their type, others are "type: reason". */
+static void item_error(const json_val *v, int status, es_err *out)
+{
+    static const struct { const char *name; es_error_type t; } known[] = {
+        { "version_conflict_engine_exception", ES_VERSION_CONFLICT },
+        { "es_rejected_execution_exception", ES_ES_REJECTED_EXECUTION },
+        { "mapper_parsing_exception", ES_MAPPER_PARSING },
+        { "document_parsing_exception", ES_DOCUMENT_PARSING },
+        { "strict_dynamic_mapping_exception", ES_STRICT_DYNAMIC_MAPPING },
+        { "index_not_found_exception", ES_INDEX_NOT_FOUND },
+        { "illegal_argument_exception", ES_ILLEGAL_ARGUMENT },
+        { "action_request_validation_exception", ES_ACTION_REQUEST_VALIDATION },
+        { "invalid_index_name_exception", ES_INVALID_INDEX_NAME },
+        { "circuit_breaking_exception", ES_CIRCUIT_BREAKING },
+    };
+    const char *type = json_type_of(v) == JSON_STRING ? NULL : json_str(json_obj_get(v, "type"), NULL);
+    const char *reason = json_type_of(v) == JSON_STRING ? json_str(v, NULL) : json_str(json_obj_get(v, "reason"), NULL);
+    for (size_t i = 0; type && i < ARRAY_LEN(known); i++) {
+        if (!strcmp(type, known[i].name)) {
+            es_err_set(out, known[i].t, "%s", reason ? reason : "");
+            out->status = status;
+            return;
+        }
+    }
+    es_err_set(out, ES_INTERNAL, "%s%s%s", type ? type : "", type ? ": " : "", reason ? reason : "");
+    out->type_name = "runtime_exception";
+    out->status = status;
+}
+
+int rx_remote_target_bulk(rx_remote_target *t, const write_op *ops, size_t n, write_result *res, int *retries,
+                          es_err *err)
+{
+    buf b = { 0 };
+    json_w w;
+    for (size_t i = 0; i < n; i++) {
+        const write_op *op = &ops[i];
+        jw_init(&w, &b, false);
+        jw_obj_begin(&w);
+        jw_key(&w, op->kind == WOP_DELETE ? "delete" : op->kind == WOP_CREATE ? "create" : "index");
+        jw_obj_begin(&w);
+        jw_kstr(&w, "_index", op->index);
+        if (t->typed) jw_kstr(&w, "_type", "_doc");
+        if (op->id) jw_kstr(&w, "_id", op->id);
+        if (op->routing) jw_kstr(&w, "routing", op->routing);
+        if (op->has_version) {
+            jw_kint(&w, "version", op->version);
+            jw_kstr(&w, "version_type", op->version_type == STORE_VERSION_EXTERNAL_GTE ? "external_gte" : "external");
+        }
+        if (op->has_if_seq_no) {
+            jw_kint(&w, "if_seq_no", op->if_seq_no);
+            jw_kint(&w, "if_primary_term", op->if_primary_term);
+        }
+        if (op->pipeline) jw_kstr(&w, "pipeline", op->pipeline);
+        if (op->require_alias) jw_kbool(&w, "require_alias", true);
+        jw_obj_end(&w);
+        jw_obj_end(&w);
+        buf_putc(&b, '\n');
+        if (op->kind != WOP_DELETE) {
+            /* one line per source: pretty-printed sources are compacted */
+            if (memchr(op->source, '\n', op->source_len) || memchr(op->source, '\r', op->source_len)) {
+                if (!json_reformat(op->source, op->source_len, false, &b)) buf_append(&b, op->source, op->source_len);
+            } else {
+                buf_append(&b, op->source, op->source_len);
+            }
+            buf_putc(&b, '\n');
+        }
+    }
+    char *path = prefixed(&t->h, "/_bulk");
+    rx_resp rs;
+    int rc = target_call(t, "POST", path, "application/x-ndjson", b.p, b.len, &rs, retries, err);
+    free(path);
+    buf_free(&b);
+    if (rc) return -1;
+    if (rs.status >= 300) {
+        status_error(&rs, err);
+        rx_resp_free(&rs);
+        return -1;
+    }
+    json_doc *d = parse_answer(&rs, err);
+    rx_resp_free(&rs);
+    if (!d) return -1;
+    const json_val *items = json_obj_get(json_doc_root(d), "items");
+    if (json_len(items) != n) {
+        json_doc_free(d);
+        return es_err_set(err, ES_ILLEGAL_STATE, "the remote _bulk answered %zu items for %zu operations",
+                          json_len(items), n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_val *it = json_arr_get(items, i);
+        json_iter ji = json_iter_begin(it);
+        const char *k;
+        size_t kl;
+        const json_val *v = json_iter_next(&ji, &k, &kl);
+        write_result *r = &res[i];
+        r->status = (int)json_int(json_obj_get(v, "status"));
+        const char *ix = json_str(json_obj_get(v, "_index"), NULL);
+        const char *id = json_str(json_obj_get(v, "_id"), NULL);
+        r->index = xstrdup(ix ? ix : ops[i].index);
+        r->id = xstrdup(id ? id : ops[i].id ? ops[i].id : "");
+        const json_val *e = json_obj_get(v, "error");
+        if (e) {
+            item_error(e, r->status, &r->err);
+            continue;
+        }
+        const char *result = json_str(json_obj_get(v, "result"), NULL);
+        r->r.result = !result ? (r->status == 201 ? STORE_RESULT_CREATED : STORE_RESULT_UPDATED)
+                      : !strcmp(result, "created")   ? STORE_RESULT_CREATED
+                      : !strcmp(result, "deleted")   ? STORE_RESULT_DELETED
+                      : !strcmp(result, "not_found") ? STORE_RESULT_NOT_FOUND
+                      : !strcmp(result, "noop")      ? STORE_RESULT_NOOP
+                                                     : STORE_RESULT_UPDATED;
+        const json_val *ver = json_obj_get(v, "_version");
+        r->r.version = ver ? json_int(ver) : -1;
+        const json_val *sq = json_obj_get(v, "_seq_no");
+        r->r.seq_no = sq ? json_int(sq) : -2;
+    }
+    json_doc_free(d);
+    return 0;
+}
+
+int rx_remote_target_refresh(rx_remote_target *t, const char *index, es_err *err)
+{
+    buf p = { 0 };
+    buf_putc(&p, '/');
+    form_encode(&p, index);
+    buf_puts(&p, "/_refresh");
+    char *path = prefixed(&t->h, p.p);
+    buf_free(&p);
+    rx_resp rs;
+    int rc = target_call(t, "POST", path, NULL, NULL, 0, &rs, NULL, err);
+    free(path);
+    if (rc) return -1;
+    if (rs.status >= 300) {
+        status_error(&rs, err);
+        rc = -1;
+    }
+    rx_resp_free(&rs);
+    return rc;
+}
+
+int32_t rx_remote_target_version(const rx_remote_target *t)
+{
+    return t->version;
+}
+
+void rx_remote_target_close(rx_remote_target *t)
+{
+    if (!t) return;
+    rx_conn_free(t->c);
+    rx_tls_release(t->tls);
+    rx_host_free(&t->h);
+    free(t->user);
+    if (t->pass) explicit_bzero(t->pass, strlen(t->pass));
+    free(t->pass);
+    if (t->api_key) explicit_bzero(t->api_key, strlen(t->api_key));
+    free(t->api_key);
+    free(t);
 }
