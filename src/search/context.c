@@ -579,11 +579,29 @@ static sort_value *copy_sort(const sort_value *src, size_t n)
     return dst;
 }
 
+/*
+ * Sort values that stand for "no value": the top-k collector writes a missing value as the
+ * extreme of its kind (Elasticsearch's Long.MAX_VALUE...), but compares a missing document
+ * as missing, never equal to that extreme. As an "after" cursor such a value would put every
+ * missing document after it (pages would repeat them); SV_NULL is compared as missing, so
+ * equal missing documents fall to the (shard, doc) tie-break.
+ */
+static void unsubstitute_missing(sort_value *v, const sort_spec *sorts, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        if (sorts[i].kind != SORT_FIELD || sorts[i].missing_json) continue;
+        if ((v[i].kind == SV_LONG && (v[i].l == INT64_MAX || v[i].l == INT64_MIN)) ||
+            (v[i].kind == SV_DOUBLE && isinf(v[i].d)))
+            v[i].kind = SV_NULL;
+    }
+}
+
 static void set_cursor(search_ctx *c, const search_hit *h, size_t n_sorts)
 {
     free(c->cursor.sort);
     c->cursor = *h;
     c->cursor.sort = copy_sort(h->sort, n_sorts);
+    unsubstitute_missing(c->cursor.sort, c->req.sorts, n_sorts);
     c->has_cursor = true;
 }
 
@@ -1057,18 +1075,23 @@ int search_pit_search(const search_pit_args *a, json_w *w, es_err *err)
         g.query = q;
         g.n_sorts = k;
         search_hit after;
+        sort_value *after_vals = NULL;
         if (have_cursor) {
             after.shard_index = cs;
             after.docnum = cd;
             after.score = r->search_after ? r->search_after->score : NAN;
-            after.sort = r->search_after ? r->search_after->sort : NULL;
+            after_vals = r->search_after ? copy_sort(r->search_after->sort, k) : NULL;
+            unsubstitute_missing(after_vals, r->sorts, k);
+            after.sort = after_vals;
             g.search_after = &after;
             g.n_search_after = k;
         }
         search_collector *extra[1];
         size_t n_extra = 0;
         if (run) extra[n_extra++] = agg_run_collector(run);
-        if (search_execute(&g, c->shards, c->n_shards, extra, n_extra, &res, err) < 0) goto out;
+        int xrc = search_execute(&g, c->shards, c->n_shards, extra, n_extra, &res, err);
+        free(after_vals);
+        if (xrc < 0) goto out;
         generic_res = true;
         if (tiebreak) {
             /* every hit's sort values end with its _shard_doc */
