@@ -274,17 +274,43 @@ void http_resp_header(http_resp *resp, const char *name, const char *value)
     resp->headers[resp->n_headers++] = (resp_header){ xstrdup(name), xstrdup(value) };
 }
 
-/* Types that are Java's own exceptions: Elasticsearch's root_cause skips them. */
+/* Types that are not ElasticsearchExceptions (Java's own, Jackson's, and the x-content
+ * parser's, which extend IllegalArgumentException): root_cause does not descend into them. */
 static bool is_java_exception(const char *type)
 {
     static const char *const java[] = {
         "illegal_argument_exception", "illegal_state_exception", "json_parse_exception",
         "number_format_exception", "exception", "i_o_exception", "null_pointer_exception",
         "timeout_exception", "date_time_parse_exception", "array_index_out_of_bounds_exception",
+        "x_content_parse_exception", "named_object_not_found_exception", "arithmetic_exception",
+        "unsupported_operation_exception", "input_coercion_exception", "json_e_o_f_exception",
     };
     for (size_t i = 0; i < ARRAY_LEN(java); i++)
         if (strcmp(type, java[i]) == 0) return true;
     return false;
+}
+
+static bool is_x_content_exception(const char *type)
+{
+    return !strcmp(type, "x_content_parse_exception") || !strcmp(type, "named_object_not_found_exception");
+}
+
+/*
+ * root_cause as Elasticsearch guesses it: an Elasticsearch exception descends into its
+ * cause while that is an Elasticsearch exception too; a parse exception descends into
+ * inner parse exceptions or an Elasticsearch cause (the innermost one tells the user most);
+ * any other error is its own root.
+ */
+static const es_err *root_cause(const es_err *e)
+{
+    for (;;) {
+        const es_err *c = e->caused_by;
+        if (!c) return e;
+        const char *t = es_err_type_name(e), *ct = es_err_type_name(c);
+        bool es = !is_java_exception(t), ces = !is_java_exception(ct);
+        if (es ? ces : (is_x_content_exception(t) && (ces || is_x_content_exception(ct)))) e = c;
+        else return e;
+    }
 }
 
 static void write_error_fields(json_w *w, const es_err *err, bool with_cause)
@@ -313,10 +339,7 @@ void http_resp_error(http_resp *resp, const es_err *err)
 {
     int status = err->status ? err->status : es_error_status(err->type);
     json_w *w = http_resp_json(resp, status);
-    /* root_cause: the deepest Elasticsearch exception in the chain. */
-    const es_err *root = err;
-    for (const es_err *e = err->caused_by; e; e = e->caused_by)
-        if (!is_java_exception(es_err_type_name(e))) root = e;
+    const es_err *root = root_cause(err);
     jw_obj_begin(w);
     jw_key(w, "error");
     jw_obj_begin(w);
