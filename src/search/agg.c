@@ -567,6 +567,12 @@ int agg_values(agg_shard *sh, const agg_spec *a, uint64_t doc, agg_vals *out, es
         return (int)out->n;
     }
     memset(out, 0, sizeof *out);
+    if (e->constant) {
+        out->n = 1;
+        out->kind = DV_BYTES;
+        out->s = &e->miss_s;
+        return 1;
+    }
     if (e->dv) {
         dv_values v;
         int rc = dv_read(e->dv, doc, &v, err);
@@ -707,7 +713,9 @@ int agg_resolve_field(agg_pctx *c, agg_spec *a, const json_val *body, es_err *er
 {
     a->vt = VT_NONE;
     a->mf = NULL;
-    if (a->field) {
+    if (a->field && !strcmp(a->field, "_index")) {
+        a->vt = VT_KEYWORD;
+    } else if (a->field) {
         for (size_t i = 0; i < c->n_views; i++) {
             const mfield *f = c->views[i]->mapping ? mapping_field(c->views[i]->mapping, a->field) : NULL;
             if (f && !field_type_is_object(f->type)) {
@@ -1128,7 +1136,18 @@ static void exec_close_all(agg_run *r)
 static int open_spec(agg_run *r, const agg_spec *a, es_err *err)
 {
     agg_exec *e = &r->sh.ex[a->id];
-    if (a->kind->flags & AK_FIELD) {
+    if ((a->kind->flags & AK_FIELD) && a->field && !strcmp(a->field, "_index")) {
+        /* the metadata field _index: one keyword value per shard, the index's name */
+        if (a->kind->flags & AK_NUMERIC) {
+            es_err_set(err, ES_ILLEGAL_ARGUMENT, "Field [_index] of type [_index] is not supported for aggregation [%s]",
+                       a->kind->name);
+            return -1;
+        }
+        e->vt = VT_KEYWORD;
+        e->dv_kind = DV_BYTES;
+        e->constant = true;
+        e->miss_s = strv_c(shard_searcher_view(r->sh.s)->name);
+    } else if (a->kind->flags & AK_FIELD) {
         const mfield *f = a->field ? mapping_field(shard_searcher_view(r->sh.s)->mapping, a->field) : NULL;
         if (f && field_type_is_object(f->type)) f = NULL;
         if (f && check_field_shard(&r->sh, a, f, err) < 0) return -1;

@@ -165,6 +165,7 @@ typedef struct agg_exec {
     double miss_d;
     strv miss_s;
     char *miss_own;       /* heap text of a non-string "missing" on a keyword field */
+    bool constant;        /* every document has the one value miss_s (the _index field) */
     uint8_t miss_ip[16];
     void *x;              /* kind-specific per-shard data */
 } agg_exec;
