@@ -462,9 +462,17 @@ def run(work):
         check("full: a certificate without the host's IP fails and names the certificate's names",
               st == 500 and b["error"]["type"] == "s_s_l_peer_unverified_exception" and
               "foo.invalid" in b["error"]["reason"] and "<127.0.0.1>" in b["error"]["reason"], err_text(b)[:600])
+    # certificate verification; the CA file starts wrong and is replaced on disk (no restart)
+    shutil.copy(src.ca, os.path.join(mx.conf, "nosan_ca", "ca.crt"))
     if check("matrix node: certificate verification", matrix(tls_yml + "reindex.ssl.verification_mode: certificate\n")):
         st, b = mx.req("POST", "/_reindex", reindex_body(nosan, "small", "small"))
-        check("certificate: chain checked, hostname not: created 50", st == 200 and b.get("created") == 50, err_text(b)[:600])
+        check("certificate: a CA that did not sign the chain fails", st == 500 and "not signed by a trusted CA" in err_text(b),
+              err_text(b)[:400])
+        time.sleep(0.01)
+        shutil.copy(nosan.ca, os.path.join(mx.conf, "nosan_ca", "ca.crt"))
+        st, b = mx.req("POST", "/_reindex", reindex_body(nosan, "small", "small"))
+        check("the CA file replaced on disk is re-read: chain checked, hostname not: created 50",
+              st == 200 and b.get("created") == 50, err_text(b)[:600])
         st, b = mx.req("POST", "/_reindex", reindex_body(src, "logs", "x"))
         check("certificate: an unknown CA still fails", st == 500 and "not signed by a trusted CA" in err_text(b),
               err_text(b)[:400])
