@@ -272,6 +272,39 @@ def main():
             st, raw = c.req("POST", "/q1m/_search", body)
             answers[name] = json.loads(raw)
         results["lat"] = lat
+
+        # reading everything: a scroll sorted on _doc and a PIT paged on _shard_doc, 1000 a page
+        def drain_scroll():
+            t = time.monotonic()
+            st, raw = c.req("POST", "/q1m/_search?scroll=5m&size=1000&sort=_doc", {"query": {"match_all": {}}})
+            body = json.loads(raw)
+            sid, n = body["_scroll_id"], len(body["hits"]["hits"])
+            while body["hits"]["hits"]:
+                st, raw = c.req("POST", "/_search/scroll", {"scroll": "5m", "scroll_id": sid})
+                body = json.loads(raw)
+                n += len(body["hits"]["hits"])
+            c.req("DELETE", "/_search/scroll", {"scroll_id": [sid]})
+            return n, time.monotonic() - t
+
+        def drain_pit():
+            t = time.monotonic()
+            st, raw = c.req("POST", "/q1m/_pit?keep_alive=5m")
+            pit = json.loads(raw)["id"]
+            n, after = 0, None
+            while True:
+                q = {"size": 1000, "pit": {"id": pit}, "sort": ["_shard_doc"], "track_total_hits": False}
+                if after:
+                    q["search_after"] = after
+                st, raw = c.req("POST", "/_search", q)
+                hits = json.loads(raw)["hits"]["hits"]
+                if not hits:
+                    break
+                n += len(hits)
+                after = hits[-1]["sort"]
+            c.req("DELETE", "/_pit", {"id": pit})
+            return n, time.monotonic() - t
+
+        results["drain"] = {"scroll (_doc)": drain_scroll(), "PIT (_shard_doc)": drain_pit()}
         results["rss_mb"] = vmhwm_kb(proc.pid) / 1024.0
         store_mb = 0
         for dp, _, fns in os.walk(data):
@@ -333,8 +366,13 @@ def main():
             mine = str(a["hits"]["total"]["value"])
         sk, tk = keys[name]
         print("  %-12s %10.2f %10.2f    %-34s %s / %s" % (name, p50, p99, scan.get(sk, "-"), mine, scan.get(tk, "-")))
+    print()
+    print("reading all %d documents, 1000 per page (the client parses every page)" % args.docs_query)
+    for name, (n, secs) in results["drain"].items():
+        print("  %-20s %10.0f docs/s   (%d documents in %.1f s)" % (name, n / secs, n, secs))
     if "scan_raw_ms" in scan:
-        print("  (the scan's LMDB cursor alone, no JSON: %s ms over %s documents)" % (scan["scan_raw_ms"], scan.get("scan_docs", "?")))
+        print("  %-20s %10.0f docs/s   (peer: the store's LMDB cursor over the same documents, no JSON)" %
+              ("raw cursor", float(scan.get("scan_docs", 0)) / (float(scan["scan_raw_ms"]) / 1000.0)))
     print()
     print("node peak RSS (VmHWM): %.0f MB; data folder: %.0f MB" % (results["rss_mb"], results["store_mb"]))
 
