@@ -488,6 +488,20 @@ static void sorted_read(local_src *s, rx_page *out)
     }
 }
 
+/* The search `routing` parameter (update/delete by query): only the shards its values route to. */
+static bool routed_to(const index_view *v, uint32_t shard, const char *routing)
+{
+    const char *p = routing;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len && store_shard_for(v->si, p, len) == shard) return true;
+        if (!e) break;
+        p = e + 1;
+    }
+    return false;
+}
+
 static void local_first(rx_source *base, rx_page *out)
 {
     local_src *s = (local_src *)base;
@@ -501,6 +515,7 @@ static void local_first(rx_source *base, rx_page *out)
         uint32_t ns = store_index_num_shards(view->si);
         for (uint32_t k = 0; k < ns; k++, shard_index++) {
             if (s->by_shard && (int)shard_index != s->slice) continue;
+            if (s->r->url_routing && !routed_to(view, k, s->r->url_routing)) continue;
             shard_searcher *sh = NULL;
             if (shard_searcher_open(st, view, k, &sh, &e)) {
                 local_fail(out, &e);

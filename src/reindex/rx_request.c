@@ -1393,6 +1393,7 @@ int rx_request_parse(reindex_env *env, rx_kind kind, const char *body, size_t le
             r->size = v;
         }
         if (p->routing) r->url_routing = xstrdup(p->routing);
+        if (p->pipeline && kind == RX_UPDATE_BY_QUERY) r->pipeline = xstrdup(p->pipeline);
         if (p->q) {
             /* q= is a query_string query on the URL. */
             buf b = { 0 };

@@ -102,11 +102,13 @@ static void handle(fake *f, int fd, const char *req, int head, size_t len)
     char ctype[64] = "-";
     if (ct && ct < req + head) sscanf(ct + 15, " %63[^\r]", ctype);
     bool auth = strcasestr(req, "\r\nAuthorization: Basic ") != NULL;
+    bool apikey = strcasestr(req, "\r\nAuthorization: ApiKey aWQ6a2V5\r\n") != NULL;
+    bool xtest = strcasestr(req, "\r\nX-Test: yes\r\n") != NULL;
     const char *body = req + head;
     pthread_mutex_lock(&f->mu);
     if (f->nlog < 64)
-        snprintf(f->log[f->nlog++], sizeof f->log[0], "%s %s|%s|%s|%.*s", method, path, ctype, auth ? "auth" : "-",
-                 (int)(len - (size_t)head), body);
+        snprintf(f->log[f->nlog++], sizeof f->log[0], "%s %s|%s|%s%s|%.*s", method, path, ctype,
+                 auth ? "auth" : apikey ? "apikey" : "-", xtest ? "+xtest" : "", (int)(len - (size_t)head), body);
     pthread_mutex_unlock(&f->mu);
     buf b = { 0 };
     if (!strcmp(method, "GET") && (!strcmp(path, "/") || !strcmp(path, "/prefix/"))) {
@@ -470,6 +472,20 @@ TEST(retries_and_failures)
     CHECK(mono_nanos() - t0 < 2000000000LL);
     es_err_free(&err);
     free(body);
+
+    /* api_key and headers go with every request, GET / included */
+    fake_start(&f, "9.1.0", NULL);
+    body = xasprintf("{\"source\":{\"remote\":{\"host\":\"http://127.0.0.1:%d\",\"api_key\":\"aWQ6a2V5\","
+                     "\"headers\":{\"X-Test\":\"yes\"}},\"index\":\"src\"},\"dest\":{\"index\":\"r7\"}}",
+                     f.port);
+    resp = run_reindex(body, NULL, &status, &err);
+    CHECK(resp && strstr(resp, "\"created\":3"));
+    CHECK(f.nlog >= 4);
+    for (int i = 0; i < f.nlog; i++)
+        if (!strstr(f.log[i], "|apikey+xtest|")) UNIT_FAIL("no api key or header in %s", f.log[i]);
+    free(resp);
+    free(body);
+    fake_stop(&f);
 
     /* sliced remote reads send "slice" in each body */
     fake_start(&f, "7.17.0", NULL);
