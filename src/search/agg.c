@@ -1113,22 +1113,20 @@ struct agg_run {
     bool in_shard;
 };
 
+static void exec_close(agg_run *r, const agg_spec *a)
+{
+    agg_exec *e = &r->sh.ex[a->id];
+    if (a->kind->close) a->kind->close(a, e);
+    dv_close(e->dv);
+    free(e->miss_own);
+    memset(e, 0, sizeof *e);
+    for (size_t i = 0; i < a->n_subs; i++) exec_close(r, a->subs[i]);
+}
+
 static void exec_close_all(agg_run *r)
 {
     if (!r->sh.ex) return;
-    /* walk every spec */
-    const agg_spec *stack[256];
-    size_t top = 0;
-    for (size_t i = 0; i < r->t->root.n_subs && top < 256; i++) stack[top++] = r->t->root.subs[i];
-    while (top) {
-        const agg_spec *a = stack[--top];
-        agg_exec *e = &r->sh.ex[a->id];
-        if (a->kind->close) a->kind->close(a, e);
-        dv_close(e->dv);
-        free(e->miss_own);
-        memset(e, 0, sizeof *e);
-        for (size_t i = 0; i < a->n_subs && top < 256; i++) stack[top++] = a->subs[i];
-    }
+    for (size_t i = 0; i < r->t->root.n_subs; i++) exec_close(r, r->t->root.subs[i]);
     free(r->sh.ex);
     r->sh.ex = NULL;
 }

@@ -1027,13 +1027,20 @@ int search_pit_search(const search_pit_args *a, json_w *w, es_err *err)
             if (search_execute(&all, c->shards, c->n_shards, &extra, 1, &ar, err) < 0) goto out;
             search_result_free(&ar);
         }
-        if (r->from > 0) {
+        if (r->from > 0 && have_cursor) {
             es_err_set(err, ES_ILLEGAL_ARGUMENT, "[from] parameter must be set to 0 when [search_after] is used");
             goto out;
         }
-        if (page_run(r, q, c->shards, c->n_shards, ORDER_SHARD_DOC, have_cursor, cs, cd, (size_t)r->size,
-                     r->track_scores, &hits, &nh, err) < 0)
+        if (page_run(r, q, c->shards, c->n_shards, ORDER_SHARD_DOC, have_cursor, cs, cd,
+                     (size_t)(r->from + r->size), r->track_scores, &hits, &nh, err) < 0)
             goto out;
+        if (r->from > 0 && nh) {
+            /* from: the first hits of the page are skipped */
+            size_t skip = (size_t)r->from < nh ? (size_t)r->from : nh;
+            for (size_t i = 0; i < skip; i++) free(hits[i].sort);
+            memmove(hits, hits + skip, (nh - skip) * sizeof *hits);
+            nh -= skip;
+        }
         res.n_shards = (uint32_t)c->n_shards;
         res.shards = xcalloc(c->n_shards ? c->n_shards : 1, sizeof *res.shards);
         res.max_score = NAN;
