@@ -280,6 +280,7 @@ void agg_format_long(const agg_format *f, int64_t v, buf *out)
     switch (f->kind) {
     case FMT_DATE: dfmt_print_millis(f->date, v, f->tz_sec, out); return;
     case FMT_BOOL: buf_puts(out, v ? "true" : "false"); return;
+    case FMT_DECIMAL: agg_format_decimal(f->decimal, (double)v, out); return;
     default: buf_printf(out, "%lld", (long long)v); return;
     }
 }
@@ -295,8 +296,71 @@ void agg_format_double(const agg_format *f, double v, buf *out)
         dfmt_print_millis(f->date, (int64_t)v, f->tz_sec, out);
         return;
     case FMT_BOOL: buf_puts(out, (int64_t)v != 0 ? "true" : "false"); return;
+    case FMT_DECIMAL: agg_format_decimal(f->decimal, v, out); return;
     default: agg_put_double(out, v); return;
     }
+}
+
+void agg_format_decimal(const char *pattern, double v, buf *out)
+{
+    if (!isfinite(v)) {
+        buf_puts(out, isnan(v) ? "NaN" : v > 0 ? "\u221e" : "-\u221e");
+        return;
+    }
+    /* the positive subpattern: prefix, number part, suffix */
+    const char *semi = strchr(pattern, ';');
+    size_t plen = semi ? (size_t)(semi - pattern) : strlen(pattern);
+    size_t a = 0;
+    while (a < plen && !strchr("#0,.", pattern[a])) a++;
+    size_t b = a;
+    while (b < plen && strchr("#0,.", pattern[b])) b++;
+    int min_int = 0, min_frac = 0, max_frac = 0, group = 0;
+    bool in_frac = false, percent = memchr(pattern + b, '%', plen - b) != NULL;
+    for (size_t i = a; i < b; i++) {
+        char c = pattern[i];
+        if (c == '.') in_frac = true;
+        else if (c == ',') group = 0;
+        else if (in_frac) {
+            max_frac++;
+            if (c == '0') min_frac++;
+        } else {
+            group++;
+            if (c == '0') min_int++;
+        }
+    }
+    const char *comma = memchr(pattern + a, ',', b - a);
+    if (!comma) group = 0;
+    if (percent) v *= 100;
+    char digits[400];
+    snprintf(digits, sizeof digits, "%.*f", max_frac, fabs(v));
+    char *dot = strchr(digits, '.');
+    size_t int_len = dot ? (size_t)(dot - digits) : strlen(digits);
+    const char *frac = dot ? dot + 1 : "";
+    size_t frac_len = strlen(frac);
+    while ((int)frac_len > min_frac && frac[frac_len - 1] == '0') frac_len--;
+    bool negative = v < 0 && (strspn(digits, "0.") != strlen(digits));
+    if (negative) buf_putc(out, '-');
+    buf_append(out, pattern, a);
+    /* integer part without leading zeros, padded to min_int */
+    const char *ip = digits;
+    while (int_len > 1 && *ip == '0') {
+        ip++;
+        int_len--;
+    }
+    if (int_len == 1 && *ip == '0' && min_int == 0) int_len = 0;
+    for (int i = (int)int_len; i < min_int; i++) buf_putc(out, '0');
+    for (size_t i = 0; i < int_len; i++) {
+        buf_putc(out, ip[i]);
+        size_t left = int_len - i - 1;
+        if (group > 0 && left > 0 && left % (size_t)group == 0) buf_putc(out, ',');
+    }
+    if (frac_len) {
+        buf_putc(out, '.');
+        buf_append(out, frac, frac_len);
+    } else if (!int_len && min_int == 0) {
+        buf_putc(out, '0');
+    }
+    buf_append(out, pattern + b, plen - b);
 }
 
 /* ======================================================================== */
@@ -747,6 +811,9 @@ int agg_resolve_field(agg_pctx *c, agg_spec *a, const json_val *body, es_err *er
         a->fmt.kind = FMT_BOOL;
     } else if (a->vt == VT_IP) {
         a->fmt.kind = FMT_IP;
+    } else if (a->format && (a->vt == VT_LONG || a->vt == VT_ULONG || a->vt == VT_DOUBLE || a->vt == VT_SCALED)) {
+        a->fmt.kind = FMT_DECIMAL;
+        a->fmt.decimal = a->format;
     }
     return 0;
 }

@@ -46,13 +46,18 @@ typedef enum {
 /* A compiled date printer (agg_date.c). */
 typedef struct dfmt dfmt;
 
-typedef enum { FMT_RAW = 0, FMT_DATE, FMT_BOOL, FMT_IP } fmt_kind;
+typedef enum { FMT_RAW = 0, FMT_DATE, FMT_BOOL, FMT_IP, FMT_DECIMAL } fmt_kind;
 
 typedef struct agg_format {
     fmt_kind kind;
     dfmt *date;          /* FMT_DATE (owned by the run's spec arena list; see agg_dfmt_get) */
     int32_t tz_sec;      /* FMT_DATE: offset applied when printing */
+    const char *decimal; /* FMT_DECIMAL: a java.text.DecimalFormat pattern ("#,##0.00") */
 } agg_format;
+
+/* A number through a DecimalFormat pattern (prefix/suffix literals, grouping, minimum integer
+ * digits, minimum and maximum fraction digits, a trailing %). */
+void agg_format_decimal(const char *pattern, double v, buf *out);
 
 /* Writes a double value as Elasticsearch formats it with fmt ("value_as_string"). */
 void agg_format_double(const agg_format *f, double v, buf *out);

@@ -73,6 +73,30 @@ TEST(date_printing)
     dfmt_free(f);
 }
 
+static char *dec(const char *pattern, double v)
+{
+    static char out[64];
+    buf b = { 0 };
+    agg_format_decimal(pattern, v, &b);
+    snprintf(out, sizeof out, "%s", b.p ? b.p : "");
+    buf_free(&b);
+    return out;
+}
+
+TEST(decimal_formats)
+{
+    CHECK_EQ_STR(dec("#.00", 2.25), "2.25");
+    CHECK_EQ_STR(dec("#.00", 0.5), ".50");
+    CHECK_EQ_STR(dec("0.00", 0.5), "0.50");
+    CHECK_EQ_STR(dec("#.##", 2.0), "2");
+    CHECK_EQ_STR(dec("#,##0.00", 1234567.891), "1,234,567.89");
+    CHECK_EQ_STR(dec("0000", 42), "0042");
+    CHECK_EQ_STR(dec("#", 3.7), "4");
+    CHECK_EQ_STR(dec("$#,##0.0 USD", -1234.5), "-$1,234.5 USD");
+    CHECK_EQ_STR(dec("#%", 0.25), "25%");
+    CHECK_EQ_STR(dec("0.###", 1.0005), "1");
+}
+
 TEST(time_zones)
 {
     es_err err = { 0 };
@@ -489,6 +513,7 @@ TEST(shard_doc_encoding)
 int main(void)
 {
     RUN(date_printing);
+    RUN(decimal_formats);
     RUN(time_zones);
     RUN(calendar_rounding);
     RUN(kmap_interning);
