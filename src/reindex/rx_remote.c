@@ -197,6 +197,7 @@ struct rx_conn {
     bool timed_out;
     bool too_large;
     int64_t too_large_n;
+    int64_t declared_len;       /* Content-Length of the answer, -1 when none */
 };
 
 void rx_resp_free(rx_resp *r)
@@ -232,6 +233,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
         c->cur->status_line[l] = 0;
         free(c->cur->ctype);
         c->cur->ctype = NULL;
+        c->declared_len = -1;
+    } else if (n > 15 && !strncasecmp(data, "Content-Length:", 15)) {
+        c->declared_len = strtoll(data + 15, NULL, 10);
     } else if (n > 13 && !strncasecmp(data, "Content-Type:", 13)) {
         const char *v = data + 13;
         size_t l = n - 13;
@@ -394,6 +398,7 @@ int rx_conn_request(rx_conn *c, const char *method, const char *path, const char
     c->ignore_abort = ignore_abort;
     c->timed_out = false;
     c->too_large = false;
+    c->declared_len = -1;
     c->last_bytes = -1;
     c->last_progress_ns = mono_nanos();
     CURLcode rc = curl_easy_perform(h);
@@ -406,9 +411,7 @@ int rx_conn_request(rx_conn *c, const char *method, const char *path, const char
     }
     if (c->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         *kind = RXN_TOO_LARGE;
-        curl_off_t cl = -1;
-        curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-        int64_t n = cl > 0 ? (int64_t)cl : c->too_large_n;
+        int64_t n = c->declared_len > 0 ? c->declared_len : c->too_large_n;
         es_err_set(err, ES_ILLEGAL_ARGUMENT, "Remote responded with a chunk that was too large. Use a smaller batch size.");
         es_err *cause = xcalloc(1, sizeof *cause);
         es_err_set(cause, ES_CONTENT_TOO_LONG, "entity content is too long [%" PRId64 "] for the configured buffer limit [%lld]",

@@ -28,7 +28,10 @@ typedef struct fake {
     int fail_bulk_429;
     int not_es;                /* answer GET / with HTML */
     int search_status;         /* answer the initial search with this status (0: normal) */
+    int delay_ms;              /* wait this long before answering a search */
+    int huge;                  /* announce a search answer over 100 MiB */
     pthread_mutex_t mu;
+    int conns;                 /* connection threads alive */
     char log[64][2048];        /* "METHOD PATH|content-type|auth|body" */
     int nlog;
     int scrolls;
@@ -129,6 +132,13 @@ static void handle(fake *f, int fd, const char *req, int head, size_t len)
                    "{\"error\":{\"type\":\"es_rejected_execution_exception\",\"reason\":\"busy\"},\"status\":429}");
             return;
         }
+        if (f->delay_ms) usleep((useconds_t)f->delay_ms * 1000);
+        if (f->huge) {
+            const char *h = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 104857601\r\n\r\n{\"hits\":";
+            if (send(fd, h, strlen(h), MSG_NOSIGNAL) < 0) return;
+            usleep(200000);
+            return;
+        }
         if (!strstr(path, "/_search/scroll")) {
             if (f->search_status) {
                 answer(fd, f->search_status, "application/json",
@@ -182,18 +192,46 @@ static void handle(fake *f, int fd, const char *req, int head, size_t len)
     buf_free(&b);
 }
 
+typedef struct conn_arg {
+    fake *f;
+    int fd;
+} conn_arg;
+
+static void *serve_conn(void *arg)
+{
+    conn_arg *ca = arg;
+    char *req = xmalloc(1 << 20);
+    size_t len;
+    int head;
+    while ((head = read_request(ca->fd, req, 1 << 20, &len)) >= 0) handle(ca->f, ca->fd, req, head, len);
+    free(req);
+    close(ca->fd);
+    pthread_mutex_lock(&ca->f->mu);
+    ca->f->conns--;
+    pthread_mutex_unlock(&ca->f->mu);
+    free(ca);
+    return NULL;
+}
+
+/* One thread per connection: slices keep their keep-alive connections open side by side. */
 static void *serve(void *arg)
 {
     fake *f = arg;
     for (;;) {
         int fd = accept(f->lfd, NULL, NULL);
         if (fd < 0) return NULL;
-        char *req = xmalloc(1 << 20);
-        size_t len;
-        int head;
-        while ((head = read_request(fd, req, 1 << 20, &len)) >= 0) handle(f, fd, req, head, len);
-        free(req);
-        close(fd);
+        conn_arg *ca = xcalloc(1, sizeof *ca);
+        ca->f = f;
+        ca->fd = fd;
+        pthread_mutex_lock(&f->mu);
+        f->conns++;
+        pthread_mutex_unlock(&f->mu);
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_create(&th, &at, serve_conn, ca);
+        pthread_attr_destroy(&at);
     }
 }
 
@@ -217,6 +255,14 @@ static void fake_stop(fake *f)
     shutdown(f->lfd, SHUT_RDWR);
     close(f->lfd);
     pthread_join(f->th, NULL);
+    /* the jobs are over and their connections closed: the connection threads end */
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&f->mu);
+        int left = f->conns;
+        pthread_mutex_unlock(&f->mu);
+        if (!left) break;
+        usleep(10000);
+    }
     pthread_mutex_destroy(&f->mu);
 }
 
@@ -473,6 +519,35 @@ TEST(retries_and_failures)
     es_err_free(&err);
     free(body);
 
+    /* socket_timeout: no byte for that long ends the job */
+    fake_start(&f, "8.17.0", NULL);
+    f.delay_ms = 2500;
+    body = xasprintf("{\"source\":{\"remote\":{\"host\":\"http://127.0.0.1:%d\",\"socket_timeout\":\"1s\"},"
+                     "\"index\":\"src\"},\"dest\":{\"index\":\"r8\"}}",
+                     f.port);
+    resp = run_reindex(body, NULL, &status, &err);
+    CHECK(resp == NULL);
+    CHECK_EQ_STR(es_err_type_name(&err), "socket_timeout_exception");
+    es_err_free(&err);
+    free(body);
+    fake_stop(&f);
+
+    /* an answer announced over 100 MiB is refused before it is read */
+    fake_start(&f, "8.17.0", NULL);
+    f.huge = 1;
+    body = xasprintf("{\"source\":{\"remote\":{\"host\":\"http://127.0.0.1:%d\"},\"index\":\"src\"},"
+                     "\"dest\":{\"index\":\"r9\"}}",
+                     f.port);
+    resp = run_reindex(body, NULL, &status, &err);
+    CHECK(resp == NULL);
+    CHECK_EQ_INT(status, 400);
+    CHECK_EQ_STR(err.reason, "Remote responded with a chunk that was too large. Use a smaller batch size.");
+    CHECK(err.caused_by && !strcmp(es_err_type_name(err.caused_by), "content_too_long_exception") &&
+          !strcmp(err.caused_by->reason, "entity content is too long [104857601] for the configured buffer limit [104857600]"));
+    es_err_free(&err);
+    free(body);
+    fake_stop(&f);
+
     /* api_key and headers go with every request, GET / included */
     fake_start(&f, "9.1.0", NULL);
     body = xasprintf("{\"source\":{\"remote\":{\"host\":\"http://127.0.0.1:%d\",\"api_key\":\"aWQ6a2V5\","
@@ -492,6 +567,8 @@ TEST(retries_and_failures)
     body = xasprintf("{\"source\":{\"remote\":{\"host\":\"http://127.0.0.1:%d\"},\"index\":\"src\"},\"dest\":{\"index\":\"r6\"}}",
                      f.port);
     resp = run_reindex(body, "2", &status, &err);
+    if (!resp) UNIT_FAIL("sliced: %s", err.reason);
+    es_err_free(&err);
     CHECK(resp && strstr(resp, "\"slices\":[{\"slice_id\":0,"));
     int sliced = 0;
     for (int i = 0; i < f.nlog; i++)
