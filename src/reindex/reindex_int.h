@@ -156,8 +156,8 @@ int rx_conn_request(rx_conn *c, const char *method, const char *path, const char
 const char *rx_conn_target(const rx_conn *c);
 
 /* Maps a failed transfer to Elasticsearch-like errors with plain TLS explanations. */
-void rx_tls_explain(const rx_tls *tls, const rx_host *h, CURLcode code, const char *curl_msg, es_err *err,
-                    rx_net *kind);
+void rx_tls_explain(const rx_tls *tls, const rx_host *h, CURLcode code, const char *curl_msg, bool nothing_back,
+                    es_err *err, rx_net *kind);
 
 /* ======================================================================== */
 /* Sources and sinks                                                        */

@@ -45,7 +45,6 @@ const setting_def reindex_settings[] = {
     { "reindex.ssl.certificate", SETTING_STRING, NULL, NULL, 0, 0, NULL },
     { "reindex.ssl.key", SETTING_STRING, NULL, NULL, 0, 0, NULL },
     { "reindex.ssl.key_passphrase", SETTING_STRING, NULL, NULL, 0, 0, NULL },
-    { "reindex.ssl.secure_key_passphrase", SETTING_STRING, NULL, NULL, 0, 0, NULL },
     { "reindex.ssl.supported_protocols", SETTING_LIST, "TLSv1.3,TLSv1.2", NULL, 0, 0, valid_protocol },
     /* ferry extension: slices > 1 (and source.slice) with a remote source read with sliced
      * scrolls; false restores Elasticsearch's refusal. */

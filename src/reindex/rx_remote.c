@@ -433,8 +433,11 @@ int rx_conn_request(rx_conn *c, const char *method, const char *path, const char
         es_err_set(err, ES_TASK_CANCELLED, "task cancelled");
         return -1;
     }
+    long fresh = 0; /* a TLS refusal shows on a connection made for this request */
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &fresh);
+    bool nothing_back = !out->status_line[0] && fresh > 0;
     rx_resp_free(out);
-    rx_tls_explain(c->tls, c->host, rc, ebuf, err, kind);
+    rx_tls_explain(c->tls, c->host, rc, ebuf, nothing_back, err, kind);
     return -1;
 }
 

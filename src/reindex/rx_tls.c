@@ -99,7 +99,6 @@ rx_tls_state *rx_tls_state_new(const config *cfg)
     if (config_str(cfg, SSL_PREFIX "certificate")) st->cert = config_resolve_path(cfg, config_str(cfg, SSL_PREFIX "certificate"));
     if (config_str(cfg, SSL_PREFIX "key")) st->key = config_resolve_path(cfg, config_str(cfg, SSL_PREFIX "key"));
     const char *pp = config_str(cfg, SSL_PREFIX "key_passphrase");
-    if (!pp) pp = config_str(cfg, SSL_PREFIX "secure_key_passphrase");
     if (pp) st->pass = xstrdup(pp);
     if ((st->cert != NULL) != (st->key != NULL))
         st->config_error = xasprintf("failed to load SSL configuration [reindex.ssl]: [%s%s] is set but [%s%s] is not",
@@ -358,7 +357,8 @@ static char *server_names(const rx_host *h)
     return names;
 }
 
-void rx_tls_explain(const rx_tls *tls, const rx_host *h, CURLcode code, const char *curl_msg, es_err *err, rx_net *kind)
+void rx_tls_explain(const rx_tls *tls, const rx_host *h, CURLcode code, const char *curl_msg, bool nothing_back,
+                    es_err *err, rx_net *kind)
 {
     const char *msg = curl_msg && *curl_msg ? curl_msg : curl_easy_strerror(code);
     char target[300];
@@ -430,6 +430,17 @@ void rx_tls_explain(const rx_tls *tls, const rx_host *h, CURLcode code, const ch
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_PARTIAL_FILE:
+        if (nothing_back && !strcmp(h->scheme, "https") && code != CURLE_PARTIAL_FILE) {
+            /* A TLS 1.3 server that refuses the client certificate (or its absence) closes the
+             * connection once the client has finished its side of the handshake. */
+            *kind = RXN_TLS;
+            set_typed(err, "s_s_l_handshake_exception", 500,
+                      "the TLS connection to [%s] was closed by the remote before any answer (%s)%s", target, msg,
+                      tls->cert_file ? "; it may not accept the client certificate of reindex.ssl.certificate"
+                                     : "; if it requires client certificates, set reindex.ssl.certificate and "
+                                       "reindex.ssl.key");
+            return;
+        }
         *kind = RXN_BROKEN;
         set_typed(err, "connection_closed_exception", 500, "Connection to [%s] closed unexpectedly: %s", target, msg);
         return;

@@ -481,6 +481,42 @@ def run(work):
         st, b = mx.req("POST", "/_reindex", reindex_body(nosan, "small", "small2"))
         check("none: an unknown CA passes: created 50", st == 200 and b.get("created") == 50, err_text(b)[:600])
 
+    # client certificates: a Source that requires one (mTLS); the key encrypted with a passphrase
+    mtls = Node(work, "mtls", "https", password=PASSWORD)
+    cadir, cldir = os.path.join(mtls.conf, "ca"), os.path.join(work, "clientca")
+    subprocess.run([FERRY, "cert", "ca", "--out", cadir], capture_output=True)
+    subprocess.run([FERRY, "cert", "http", "--ca", cadir + "/ca.crt", "--ca-key", cadir + "/ca.key", "--ip", "127.0.0.1",
+                    "--out", os.path.join(mtls.conf, "http")], capture_output=True)
+    subprocess.run([FERRY, "cert", "ca", "--out", cldir], capture_output=True)
+    os.makedirs(os.path.join(mtls.conf, "clientca"), exist_ok=True)
+    shutil.copy(cldir + "/ca.crt", os.path.join(mtls.conf, "clientca", "ca.crt"))
+    with open(os.path.join(work, "pass.txt"), "w") as f:
+        f.write("client-key-pass\n")
+    subprocess.run([FERRY, "cert", "http", "--ca", cldir + "/ca.crt", "--ca-key", cldir + "/ca.key", "--dns", "reindexer",
+                    "--pass-file", os.path.join(work, "pass.txt"), "--out", os.path.join(mx.conf, "client")],
+                   capture_output=True)
+    shutil.copy(cadir + "/ca.crt", os.path.join(mx.conf, "mtls_ca.crt"))
+    mtls.write_yml("xpack.security.enabled: true\nxpack.security.http.ssl.enabled: true\n"
+                   "xpack.security.http.ssl.certificate: http/http.crt\nxpack.security.http.ssl.key: http/http.key\n"
+                   "xpack.security.http.ssl.client_authentication: required\n"
+                   "xpack.security.http.ssl.certificate_authorities: [ clientca/ca.crt ]\n")
+    subprocess.run([FERRY, "users", "useradd", RX_USER, "-p", RX_PASS, "-r", "ferry_reindex"],
+                   env=dict(os.environ, FERRY_PATH_CONF=mtls.conf), capture_output=True)
+    if check("a Source requiring client certificates starts", mtls.start(), open(mtls.err).read()[-1500:]):
+        mtls_yml = ('reindex.remote.whitelist: [ "127.0.0.1:*" ]\nreindex.ssl.certificate_authorities: [ mtls_ca.crt ]\n')
+        if check("matrix node: the Source's CA, no client certificate", matrix(mtls_yml)):
+            st, b = mx.req("POST", "/_reindex", reindex_body(mtls, "nothing", "m0"))
+            check("without a client certificate the handshake is refused, and the error says so",
+                  st == 500 and b["error"]["type"] == "s_s_l_handshake_exception" and
+                  "reindex.ssl.certificate" in b["error"]["reason"], err_text(b)[:500])
+        if check("matrix node: reindex.ssl.certificate, .key, .key_passphrase", matrix(
+                mtls_yml + "reindex.ssl.certificate: client/http.crt\nreindex.ssl.key: client/http.key\n"
+                "reindex.ssl.key_passphrase: client-key-pass\n")):
+            st, b = mx.req("POST", "/_reindex", reindex_body(mtls, "nothing", "m1"))
+            check("with the client certificate: the Source answers (its 404 for a missing index)",
+                  st == 404 and b["error"]["type"] == "status_exception", err_text(b)[:500])
+        mtls.stop()
+
     # 429s through the fault proxy, then the Source killed mid-run
     plain = Node(work, "plain")
     plain.write_yml("xpack.security.enabled: false\n")
@@ -530,7 +566,7 @@ def run(work):
     for node in (mx, nosan, six, src):
         if node.proc:
             check("%s stops cleanly (SIGTERM)" % node.name, node.stop())
-    for node in (src, dst, mx, nosan, six, plain):
+    for node in (src, dst, mx, nosan, six, plain, mtls):
         bad = node.sanitizer_clean()
         check("%s: no sanitizer report" % node.name, bad is None, bad and open(bad).read()[-1500:])
 
