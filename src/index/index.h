@@ -832,4 +832,23 @@ bool analyzer_has_keyword_attr(const analyzer *an, size_t n_filters);
 /* index.analyze.max_token_count of the analysis' index (10000 by default). */
 int64_t analysis_max_token_count(const analysis *a);
 
+/* ======================================================================== */
+/* _source filtering                                                        */
+/* ======================================================================== */
+
+/*
+ * Writes a document's source filtered by includes/excludes as Elasticsearch does
+ * for GET, mget, search hits and reindex: dotted path patterns where '*' matches
+ * any run of characters (dots included); an include that matches an object keeps
+ * all its members; excludes win; objects left empty by the includes disappear.
+ * With no pattern at all the source is written byte for byte. source_filter.c.
+ */
+void source_filter_write(const char *const *includes, size_t n_inc, const char *const *excludes, size_t n_exc,
+                         const void *src, size_t len, json_w *w);
+/* The same over an already parsed object. */
+void source_filter_write_value(const char *const *includes, size_t n_inc, const char *const *excludes,
+                               size_t n_exc, const json_val *obj, json_w *w);
+/* Whether a source pattern ('*' = any run, dots included) matches path[0..len). */
+bool source_pattern_match(const char *pattern, const char *path, size_t len);
+
 #endif

@@ -628,174 +628,11 @@ static bool src_filter_has_patterns(const src_filter *f)
     return f->ninc || f->nexc;
 }
 
-/*
- * Elasticsearch's simple wildcard match ('*' matches any run, dots included).
- * partial: whether the pattern could match some string that starts with s.
- */
-static bool glob_match(const char *pat, const char *s, size_t slen, bool partial)
-{
-    size_t pl = strlen(pat);
-    bool stack_states[64];
-    bool *cur = pl + 1 <= 64 ? stack_states : xcalloc(pl + 1, 1);
-    bool *heap = cur == stack_states ? NULL : cur;
-    bool nxt_stack[64];
-    bool *nxt = pl + 1 <= 64 ? nxt_stack : xcalloc(pl + 1, 1);
-    memset(cur, 0, pl + 1);
-    cur[0] = true;
-    for (size_t j = 0; j < pl && pat[j] == '*' && cur[j]; j++) cur[j + 1] = true;
-    bool ok = true;
-    for (size_t i = 0; i < slen; i++) {
-        memset(nxt, 0, pl + 1);
-        bool any = false;
-        for (size_t j = 0; j < pl; j++) {
-            if (!cur[j]) continue;
-            if (pat[j] == '*') {
-                nxt[j] = true;
-                any = true;
-            } else if (pat[j] == s[i]) {
-                nxt[j + 1] = true;
-                any = true;
-            }
-        }
-        for (size_t j = 0; j < pl; j++)
-            if (nxt[j] && pat[j] == '*') nxt[j + 1] = true;
-        memcpy(cur, nxt, pl + 1);
-        if (!any) {
-            ok = false;
-            break;
-        }
-    }
-    bool res = false;
-    if (ok) {
-        if (partial) {
-            for (size_t j = 0; j <= pl; j++) res = res || cur[j];
-        } else {
-            res = cur[pl];
-        }
-    }
-    free(heap);
-    if (nxt != nxt_stack) free(nxt);
-    return res;
-}
-
-static bool any_full(char *const *pats, size_t n, const char *path, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (glob_match(pats[i], path, len, false)) return true;
-    return false;
-}
-
-/* Whether a pattern could match something below path (path + "." + more). */
-static bool any_below(char *const *pats, size_t n, buf *path)
-{
-    size_t len = path->len;
-    buf_putc(path, '.');
-    bool hit = false;
-    for (size_t i = 0; i < n && !hit; i++)
-        if (glob_match(pats[i], path->p, path->len, true)) hit = true;
-    path->len = len;
-    path->p[len] = 0;
-    return hit;
-}
-
-static bool filter_value(const src_filter *f, const json_val *v, buf *path, bool all_in, bool included, json_w *w);
-
-/* Filters an object's members into w (an object is always written). */
-static bool filter_object(const src_filter *f, const json_val *obj, buf *path, bool all_in, json_w *w)
-{
-    bool any = false;
-    jw_obj_begin(w);
-    json_iter it = json_iter_begin(obj);
-    const json_val *v;
-    const char *k;
-    size_t kl;
-    size_t base = path->len;
-    while ((v = json_iter_next(&it, &k, &kl))) {
-        if (json_obj_getn(obj, k, kl) != v) continue; /* duplicate key: the last wins */
-        if (base) buf_putc(path, '.');
-        buf_append(path, k, kl);
-        bool full = all_in || !f->ninc || any_full(f->inc, f->ninc, path->p, path->len);
-        bool keep = full || (json_type_of(v) == JSON_OBJECT || json_type_of(v) == JSON_ARRAY
-                                 ? any_below(f->inc, f->ninc, path)
-                                 : false);
-        if (keep && f->nexc && any_full(f->exc, f->nexc, path->p, path->len)) keep = false;
-        bool container = json_type_of(v) == JSON_OBJECT || json_type_of(v) == JSON_ARRAY;
-        if (keep && !container) {
-            if (full) {
-                jw_keyn(w, k, kl);
-                jw_val(w, v);
-                any = true;
-            }
-        } else if (keep) {
-            if (full && !(f->nexc && any_below(f->exc, f->nexc, path))) {
-                jw_keyn(w, k, kl);
-                jw_val(w, v);
-                any = true;
-            } else {
-                buf sub = { 0 };
-                json_w sw;
-                jw_init(&sw, &sub, false);
-                bool nonempty = filter_value(f, v, path, full, full, &sw);
-                if (nonempty || full) {
-                    jw_keyn(w, k, kl);
-                    jw_raw(w, sub.p, sub.len);
-                    any = true;
-                }
-                buf_free(&sub);
-            }
-        }
-        path->len = base;
-        path->p[base] = 0;
-    }
-    jw_obj_end(w);
-    return any;
-}
-
-/* Filters an object or array below path; returns whether anything was kept. */
-static bool filter_value(const src_filter *f, const json_val *v, buf *path, bool all_in, bool included, json_w *w)
-{
-    if (json_type_of(v) == JSON_OBJECT) return filter_object(f, v, path, all_in, w);
-    bool any = false;
-    jw_arr_begin(w);
-    for (size_t i = 0; i < json_len(v); i++) {
-        const json_val *e = json_arr_get(v, i);
-        if (json_type_of(e) == JSON_OBJECT || json_type_of(e) == JSON_ARRAY) {
-            buf sub = { 0 };
-            json_w sw;
-            jw_init(&sw, &sub, false);
-            if (filter_value(f, e, path, all_in, included, &sw)) {
-                jw_raw(w, sub.p, sub.len);
-                any = true;
-            }
-            buf_free(&sub);
-        } else if (included) {
-            jw_val(w, e);
-            any = true;
-        }
-    }
-    jw_arr_end(w);
-    return any;
-}
-
-/* Writes a stored source, filtered. Sources are written byte for byte unless
- * includes/excludes apply. */
+/* Writes a stored source, filtered (byte for byte when no pattern applies). */
 static void write_source(json_w *w, const char *src, size_t len, const src_filter *f)
 {
-    if (!f || !src_filter_has_patterns(f)) {
-        jw_raw(w, src, len);
-        return;
-    }
-    json_doc *d = json_parse(src, len, NULL, NULL);
-    if (!d || json_type_of(json_doc_root(d)) != JSON_OBJECT) {
-        if (d) json_doc_free(d);
-        jw_raw(w, src, len);
-        return;
-    }
-    buf path = { 0 };
-    buf_reserve(&path, 64);
-    filter_object(f, json_doc_root(d), &path, false, w);
-    buf_free(&path);
-    json_doc_free(d);
+    if (!f) jw_raw(w, src, len);
+    else source_filter_write((const char *const *)f->inc, f->ninc, (const char *const *)f->exc, f->nexc, src, len, w);
 }
 
 /* ======================================================================== */
@@ -857,10 +694,7 @@ static void write_update_get(json_w *w, const char *get_json, const src_filter *
     while ((v = json_iter_next(&it, &k, &kl))) {
         jw_keyn(w, k, kl);
         if (!strcmp(k, "_source") && json_type_of(v) == JSON_OBJECT) {
-            buf path = { 0 };
-            buf_reserve(&path, 64);
-            filter_object(f, v, &path, false, w);
-            buf_free(&path);
+            source_filter_write_value((const char *const *)f->inc, f->ninc, (const char *const *)f->exc, f->nexc, v, w);
         } else {
             jw_val(w, v);
         }
@@ -1334,7 +1168,7 @@ static void write_stored_fields(json_w *w, const index_view *v, const get_spec *
             for (size_t a = 0; a < pd.n_values; a++) {
                 const index_field_value *fa = &pd.values[a];
                 if (!fa->stored) continue;
-                bool match = wild ? glob_match(name, fa->path, strlen(fa->path), false) : !strcmp(fa->path, name);
+                bool match = wild ? source_pattern_match(name, fa->path, strlen(fa->path)) : !strcmp(fa->path, name);
                 if (!match) continue;
                 bool seen = false;
                 for (size_t p = 0; p < a && !seen; p++)
