@@ -86,6 +86,13 @@ int rx_request_parse(reindex_env *env, rx_kind kind, const char *body, size_t le
                      rx_request **out, es_err *err);
 void rx_request_free(rx_request *r);
 bool rx_request_wait_for_completion(const rx_request *r);
+/* What a request reads and writes, for authorization before it starts: the source index
+ * expressions (local sources; 0 for a remote one), and the destination (reindex; NULL
+ * otherwise) with whether its documents are created (op_type create). */
+size_t rx_request_sources(const rx_request *r, const char *const **names);
+bool rx_request_is_remote(const rx_request *r);
+const char *rx_request_dest(const rx_request *r, bool *create);
+
 /* Deprecation warnings the request earned (e.g. the sort option); may be 0. */
 size_t rx_request_warnings(const rx_request *r, const char *const **out);
 

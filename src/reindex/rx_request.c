@@ -587,6 +587,23 @@ bool rx_request_wait_for_completion(const rx_request *r)
     return r->wait_for_completion;
 }
 
+size_t rx_request_sources(const rx_request *r, const char *const **names)
+{
+    *names = (const char *const *)r->indices;
+    return r->remote ? 0 : r->n_indices;
+}
+
+bool rx_request_is_remote(const rx_request *r)
+{
+    return r->remote != NULL;
+}
+
+const char *rx_request_dest(const rx_request *r, bool *create)
+{
+    if (create) *create = r->op_create;
+    return r->kind == RX_REINDEX ? r->dest_index : NULL;
+}
+
 size_t rx_request_warnings(const rx_request *r, const char *const **out)
 {
     *out = (const char *const *)r->warnings;

@@ -11,6 +11,7 @@
 #include "rest/rest_int.h"
 
 #include "reindex/reindex.h"
+#include "security/security.h"
 #include "tasks/tasks.h"
 
 #include <inttypes.h>
@@ -79,6 +80,24 @@ static void run(http_req *req, http_resp *resp, rest_node *node, rx_kind kind)
     if (!rest_tasks_enter(node, resp)) return;
     rx_request *r = NULL;
     if (rx_request_parse(node->reindex, kind, body, len, &p, &r, &err)) {
+        rest_tasks_leave();
+        rest_fail(resp, &err);
+        return;
+    }
+    /* With security on, what the job will read and write is authorized now, as the user
+     * (Elasticsearch authorizes the search and bulk sub-requests with the user's rights). */
+    const char *const *srcs;
+    size_t ns = rx_request_sources(r, &srcs);
+    for (size_t i = 0; i < ns && !es_err_isset(&err); i++) {
+        security_check(req, "indices:data/read/search", srcs[i], &err);
+        if (!es_err_isset(&err) && kind == RX_UPDATE_BY_QUERY) security_check_doc_op(req, SEC_OP_INDEX, srcs[i], &err);
+        if (!es_err_isset(&err) && kind == RX_DELETE_BY_QUERY) security_check_doc_op(req, SEC_OP_DELETE, srcs[i], &err);
+    }
+    bool create = false;
+    const char *dest = rx_request_dest(r, &create);
+    if (!es_err_isset(&err) && dest) security_check_doc_op(req, create ? SEC_OP_CREATE : SEC_OP_INDEX, dest, &err);
+    if (es_err_isset(&err)) {
+        rx_request_free(r);
         rest_tasks_leave();
         rest_fail(resp, &err);
         return;

@@ -384,6 +384,31 @@ def run(work):
     check("their copies are identical",
           all(all_docs(src, "idx%d" % k) == all_docs(dst, "idx%d" % k) for k in (1, 2, 3)))
 
+    # ------------------------------------------------------------------ authorization
+    with open(os.path.join(dst.conf, "roles.yml"), "a") as f:
+        f.write("limited:\n  cluster: [ monitor ]\n  indices:\n    - names: [ \"logs*\" ]\n      privileges: [ read ]\n"
+                "    - names: [ \"copy*\" ]\n      privileges: [ write, create_index ]\n")
+    r = subprocess.run([FERRY, "users", "useradd", "limited", "-p", "limited-pw", "-r", "limited"],
+                       env=dict(os.environ, FERRY_PATH_CONF=dst.conf), capture_output=True, text=True)
+    dst.req("PUT", "/secret/_doc/1?refresh=true", {"s": 1})
+    lim = ("limited", "limited-pw")
+    ok_auth = False
+    for _ in range(60):  # the realm files are re-read in the background
+        st, b = dst.req("POST", "/_reindex", {"source": {"index": "logs"}, "dest": {"index": "copy1"}}, auth=lim)
+        if st != 401:
+            ok_auth = True
+            break
+        time.sleep(0.2)
+    check("a user allowed to read logs* and write copy*: local reindex logs → copy1",
+          ok_auth and st == 200 and b.get("created") == 10000, err_text(b)[:400])
+    st, b = dst.req("POST", "/_reindex", {"source": {"index": "logs"}, "dest": {"index": "other"}}, auth=lim)
+    check("…writing where it may not: 403 before anything is copied",
+          st == 403 and b["error"]["type"] == "security_exception" and count(dst, "other") is None, err_text(b)[:400])
+    st, b = dst.req("POST", "/_reindex", {"source": {"index": "secret"}, "dest": {"index": "copy2"}}, auth=lim)
+    check("…reading what it may not: 403", st == 403 and b["error"]["type"] == "security_exception", err_text(b)[:400])
+    st, b = dst.req("POST", "/secret/_delete_by_query", {"query": {"match_all": {}}}, auth=lim)
+    check("…delete by query where it may not delete: 403", st == 403 and count(dst, "secret") == 1, err_text(b)[:400])
+
     # ------------------------------------------------------------------ negative matrix
     other = free_port()
     body = reindex_body(src, "logs", "x")
