@@ -395,26 +395,6 @@ int resolve_opts_parse(resolve_opts *o, const char *ignore_unavailable, const ch
     return 0;
 }
 
-static bool glob(const char *pat, const char *s)
-{
-    const char *star = NULL, *ss = NULL;
-    while (*s) {
-        if (*pat == '*') {
-            star = pat++;
-            ss = s;
-        } else if (*pat == *s) {
-            pat++;
-            s++;
-        } else if (star) {
-            pat = star + 1;
-            s = ++ss;
-        } else {
-            return false;
-        }
-    }
-    while (*pat == '*') pat++;
-    return !*pat;
-}
 
 void indices_not_found(es_err *err, const char *name)
 {
@@ -490,11 +470,11 @@ int indices_resolve(indices *ix, const char *expr, const resolve_opts *opts, ind
                 bool dot = name[0] == '.';
                 bool index_ok = !v->hidden || (o.expand_wildcards & EXPAND_HIDDEN) || (dot && v->name[0] == '.');
                 if (!(o.expand_wildcards & EXPAND_OPEN)) continue;
-                bool hit = index_ok && glob(name, v->name);
+                bool hit = index_ok && indices_simple_match(name, v->name);
                 for (size_t a = 0; !hit && !o.no_aliases && a < v->n_aliases; a++) {
                     const index_alias *al = &v->aliases[a];
                     bool alias_ok = !al->is_hidden || (o.expand_wildcards & EXPAND_HIDDEN) || (dot && al->name[0] == '.');
-                    hit = alias_ok && glob(name, al->name);
+                    hit = alias_ok && indices_simple_match(name, al->name);
                 }
                 if (!hit) continue;
                 matched = true;
@@ -1049,7 +1029,7 @@ static int apply_alias_action(indices *ix, alias_state *st, size_t nst, const al
         } else if (a->kind == ALIAS_REMOVE) {
             bool any = false;
             for (size_t i = 0; i < s->n;) {
-                if (glob(a->alias, s->as[i].name)) {
+                if (indices_simple_match(a->alias, s->as[i].name)) {
                     free_alias(&s->as[i]);
                     memmove(&s->as[i], &s->as[i + 1], (s->n - i - 1) * sizeof *s->as);
                     s->n--;
@@ -1159,7 +1139,7 @@ static int auto_create_allowed(indices *ix, const char *name, es_err *err)
             while (*t == ' ') t++;
             bool neg = t[0] == '-', pos = t[0] == '+';
             const char *pat = (neg || pos) ? t + 1 : t;
-            if (!glob(pat, name)) continue;
+            if (!indices_simple_match(pat, name)) continue;
             decided = true;
             if (neg) {
                 es_err_set(err, ES_INDEX_NOT_FOUND,
