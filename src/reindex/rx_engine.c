@@ -924,13 +924,13 @@ static rx_worker *worker_new(rx_job *j, int slice_id, int n_slices, es_err *err)
     return w;
 }
 
-static void *job_main(void *arg)
+/* Pre-flight checks, slices and workers (their tasks registered), before the job's thread
+ * starts: a task answered with {"task": id} already shows its slices. */
+static int job_prepare(rx_job *j, es_err *err)
 {
-    rx_job *j = arg;
     rx_request *r = j->r;
-    es_err err = { 0 };
     int n = 1;
-    if (preflight(j, &err)) goto failed;
+    if (preflight(j, err)) return -1;
     if (task_cancelled(j->task)) {
         /* cancelled before any work: an empty, canceled response */
         n = 0;
@@ -943,22 +943,45 @@ static void *job_main(void *arg)
     j->sliced = n > 1;
     pthread_mutex_unlock(&j->mu);
     for (int i = 0; i < n; i++) {
-        rx_worker *w = worker_new(j, n > 1 ? i : -1, n, &err);
+        rx_worker *w = worker_new(j, n > 1 ? i : -1, n, err);
         if (!w) break;
         pthread_mutex_lock(&j->mu);
         j->w = xrealloc(j->w, (size_t)(j->n_w + 1) * sizeof *j->w);
         j->w[j->n_w++] = w;
         pthread_mutex_unlock(&j->mu);
     }
-    if (es_err_isset(&err)) {
+    if (es_err_isset(err)) {
         for (int i = 0; i < j->n_w; i++) {
             task_cancel(j->w[i]->task, TASK_CANCEL_SHUTDOWN, NULL);
             j->w[i]->src->close(j->w[i]->src);
+            j->w[i]->src = NULL;
             j->w[i]->sink->close(j->w[i]->sink);
-            if (j->w[i]->own_task) task_complete(j->w[i]->task, 500, NULL, &err, false, NULL);
+            j->w[i]->sink = NULL;
+            if (j->w[i]->own_task) task_complete(j->w[i]->task, 500, NULL, err, false, NULL);
         }
-        goto failed;
+        return -1;
     }
+    return 0;
+}
+
+/* The job ends with an error (its status as the task's final status). Frees the job. */
+static void job_fail(rx_job *j, es_err *err)
+{
+    buf sb = { 0 };
+    json_w sw;
+    jw_init(&sw, &sb, false);
+    write_job_status(j, &sw, 0);
+    task_complete(j->task, err->status ? err->status : es_error_status(err->type), NULL, err, j->keep, sb.p);
+    buf_free(&sb);
+    es_err_free(err);
+    job_unlist(j);
+    job_free(j);
+}
+
+static void *job_main(void *arg)
+{
+    rx_job *j = arg;
+    rx_request *r = j->r;
     for (int i = 0; i < j->n_w; i++) {
         rx_worker *w = j->w[i];
         pthread_create(&w->fthr, NULL, fetch_main, w);
@@ -1015,18 +1038,6 @@ static void *job_main(void *arg)
     job_unlist(j);
     job_free(j);
     return NULL;
-failed : {
-    buf sb = { 0 };
-    json_w sw;
-    jw_init(&sw, &sb, false);
-    write_job_status(j, &sw, 0);
-    task_complete(j->task, err.status ? err.status : es_error_status(err.type), NULL, &err, j->keep, sb.p);
-    buf_free(&sb);
-    es_err_free(&err);
-    job_unlist(j);
-    job_free(j);
-    return NULL;
-}
 }
 
 task *reindex_start(reindex_env *env, rx_request *r, es_err *err)
@@ -1050,6 +1061,12 @@ task *reindex_start(reindex_env *env, rx_request *r, es_err *err)
     env->jobs = xrealloc(env->jobs, (env->n_jobs + 1) * sizeof *env->jobs);
     env->jobs[env->n_jobs++] = j;
     pthread_mutex_unlock(&env->jobs_mu);
+    es_err perr = { 0 };
+    if (job_prepare(j, &perr)) {
+        /* the task ends at once with the error (stored when it runs in the background) */
+        job_fail(j, &perr);
+        return t;
+    }
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
