@@ -396,6 +396,10 @@ int rx_conn_request(rx_conn *c, const char *method, const char *path, const char
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
     c->cur = out;
     c->ignore_abort = ignore_abort;
+    /* The end-of-job requests (clear-scroll) go over a new connection: the one the pages came
+     * over may be parked behind a handler that waits for this very job on a node that reads
+     * from itself (its server thread then serves nobody else until the wait ends). */
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, ignore_abort ? 1L : 0L);
     c->timed_out = false;
     c->too_large = false;
     c->declared_len = -1;
