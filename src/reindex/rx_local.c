@@ -16,173 +16,17 @@
 #include <string.h>
 
 /* ======================================================================== */
-/* Source filtering                                                         */
-
-/* '*' wildcard match of a whole path. */
-static bool glob(const char *pat, const char *s, size_t n)
-{
-    const char *star = NULL;
-    size_t si = 0, bt = 0;
-    const char *p = pat;
-    while (si < n) {
-        if (*p == '*') {
-            star = p++;
-            bt = si;
-        } else if (*p && *p == s[si]) {
-            p++;
-            si++;
-        } else if (star) {
-            p = star + 1;
-            si = ++bt;
-        } else {
-            return false;
-        }
-    }
-    while (*p == '*') p++;
-    return !*p;
-}
-
-/* Could a pattern match a path below `prefix` (prefix + "." + something)? */
-static bool may_match_below(const char *pat, const char *prefix, size_t n)
-{
-    /* The pattern's text up to its first wildcard must agree with prefix + "." */
-    size_t i = 0;
-    for (; pat[i] && pat[i] != '*'; i++) {
-        char c = i < n ? prefix[i] : (i == n ? '.' : 0);
-        if (i > n) return true; /* beyond prefix + '.': anything goes */
-        if (pat[i] != c) return false;
-    }
-    return true;
-}
-
-static bool any_glob(char *const *pats, size_t n, const char *path, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (glob(pats[i], path, len)) return true;
-    return false;
-}
-
-static bool any_below(char *const *pats, size_t n, const char *path, size_t len)
-{
-    for (size_t i = 0; i < n; i++)
-        if (may_match_below(pats[i], path, len)) return true;
-    return false;
-}
-
-typedef struct filt {
-    char *const *inc;
-    size_t n_inc;
-    char *const *exc;
-    size_t n_exc;
-} filt;
-
-static bool filter_value(const filt *f, const json_val *v, buf *path, bool included, json_w *w);
-
-/* Writes the kept members of an object; returns whether anything was written (or the object
- * itself is included as a whole). */
-static bool filter_object(const filt *f, const json_val *obj, buf *path, bool included, json_w *w, bool top)
-{
-    buf tmp = { 0 };
-    json_w tw;
-    jw_init(&tw, &tmp, false);
-    jw_obj_begin(&tw);
-    bool any = false;
-    json_iter it = json_iter_begin(obj);
-    const json_val *m;
-    const char *k;
-    size_t kl;
-    while ((m = json_iter_next(&it, &k, &kl))) {
-        size_t mark = path->len;
-        if (path->len) buf_putc(path, '.');
-        buf_append(path, k, kl);
-        bool exact_in = included || !f->n_inc || any_glob(f->inc, f->n_inc, path->p, path->len);
-        bool excluded = f->n_exc && any_glob(f->exc, f->n_exc, path->p, path->len);
-        if (!excluded) {
-            if (exact_in && json_type_of(m) != JSON_OBJECT && json_type_of(m) != JSON_ARRAY) {
-                jw_keyn(&tw, k, kl);
-                jw_val(&tw, m);
-                any = true;
-            } else if (json_type_of(m) == JSON_OBJECT || json_type_of(m) == JSON_ARRAY) {
-                bool descend = exact_in || any_below(f->inc, f->n_inc, path->p, path->len);
-                if (descend) {
-                    buf sub = { 0 };
-                    json_w sw;
-                    jw_init(&sw, &sub, false);
-                    bool wrote = filter_value(f, m, path, exact_in, &sw);
-                    if (wrote || (exact_in && json_len(m) == 0)) {
-                        jw_keyn(&tw, k, kl);
-                        jw_raw(&tw, sub.p ? sub.p : (json_type_of(m) == JSON_OBJECT ? "{}" : "[]"),
-                               sub.p ? sub.len : 2);
-                        any = true;
-                    }
-                    buf_free(&sub);
-                }
-            }
-        }
-        path->len = mark;
-        if (path->p) path->p[mark] = 0;
-    }
-    jw_obj_end(&tw);
-    if (any || top) jw_raw(w, tmp.p, tmp.len);
-    buf_free(&tmp);
-    return any;
-}
-
-static bool filter_value(const filt *f, const json_val *v, buf *path, bool included, json_w *w)
-{
-    if (json_type_of(v) == JSON_OBJECT) {
-        buf sub = { 0 };
-        json_w sw;
-        jw_init(&sw, &sub, false);
-        bool any = filter_object(f, v, path, included, &sw, false);
-        if (any) jw_raw(w, sub.p, sub.len);
-        buf_free(&sub);
-        return any;
-    }
-    if (json_type_of(v) == JSON_ARRAY) {
-        buf sub = { 0 };
-        json_w sw;
-        jw_init(&sw, &sub, false);
-        jw_arr_begin(&sw);
-        bool any = false;
-        for (size_t i = 0; i < json_len(v); i++) {
-            const json_val *e = json_arr_get(v, i);
-            if (json_type_of(e) == JSON_OBJECT || json_type_of(e) == JSON_ARRAY) {
-                if (filter_value(f, e, path, included, &sw)) any = true;
-            } else if (included) {
-                jw_val(&sw, e);
-                any = true;
-            }
-        }
-        jw_arr_end(&sw);
-        if (any) jw_raw(w, sub.p, sub.len);
-        buf_free(&sub);
-        return any;
-    }
-    if (included) {
-        jw_val(w, v);
-        return true;
-    }
-    return false;
-}
+/* Source filtering: the index module's (the one GET, mget and search hits use) */
 
 bool rx_filter_source(const char *src, size_t len, char *const *inc, size_t n_inc, char *const *exc, size_t n_exc,
                       buf *out)
 {
-    json_doc *d = json_parse(src, len, NULL, NULL);
-    if (!d) return false;
-    const json_val *root = json_doc_root(d);
-    if (json_type_of(root) != JSON_OBJECT) {
-        json_doc_free(d);
-        return false;
-    }
-    filt f = { inc, n_inc, exc, n_exc };
-    buf path = { 0 };
+    size_t i = 0;
+    while (i < len && (src[i] == ' ' || src[i] == '\t' || src[i] == '\n' || src[i] == '\r')) i++;
+    if (i >= len || src[i] != '{') return false;
     json_w w;
     jw_init(&w, out, false);
-    filter_object(&f, root, &path, false, &w, true);
-    buf_free(&path);
-    json_doc_free(d);
+    source_filter_write((const char *const *)inc, n_inc, (const char *const *)exc, n_exc, src, len, &w);
     return true;
 }
 
