@@ -7,6 +7,7 @@
  * stops.
  */
 #include "rest/rest_int.h"
+#include "search/search.h"
 
 #include "reindex/reindex.h"
 #include "tasks/tasks.h"
@@ -41,6 +42,8 @@ void rest_tasks_leave(void)
 
 void rest_stop(rest_node *node)
 {
+    /* Scroll and point-in-time contexts hold store snapshots: free them before the store closes. */
+    search_ctx_shutdown();
     if (!node->tasks) return;
     /* Cancel first, without the lock: handlers waiting for a task wake up when it ends. */
     tasks_stop(node->tasks, 30000);

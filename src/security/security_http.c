@@ -70,6 +70,7 @@ static const route_action table[] = {
     { POST, "/_tasks/{task_id}/_cancel", "cluster:admin/tasks/cancel", C, NOOP },
     { GET, "/_reindex/{task_id}", "cluster:monitor/task/get", C, NOOP },
     { POST, "/_reindex/{task_id}/_rethrottle", "cluster:admin/reindex/rethrottle", C, NOOP },
+    { POST, "/_reindex/{task_id}/_cancel", "cluster:admin/tasks/cancel", C, NOOP },
     { POST, "/_update_by_query/{task_id}/_rethrottle", "cluster:admin/reindex/rethrottle", C, NOOP },
     { POST, "/_delete_by_query/{task_id}/_rethrottle", "cluster:admin/reindex/rethrottle", C, NOOP },
 

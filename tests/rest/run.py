@@ -1649,7 +1649,9 @@ def read_allowlist():
 
 # Elasticsearch's own YAML test clusters run with these settings (its test framework sets
 # them on every node), so the upstream files expect them.
-UPSTREAM_NODE_SETTINGS = {"action.destructive_requires_name": "false"}
+UPSTREAM_NODE_SETTINGS = {"action.destructive_requires_name": "false",
+                          # as the reindex module's test cluster: remote reindex to the node itself
+                          "reindex.remote.whitelist": "127.0.0.1:*"}
 
 
 def upstream_files(all_upstream):
@@ -1679,6 +1681,11 @@ def files_from_paths(paths):
                 out.append(TestFile(p, rel_display(p), {test.strip()}))
             else:
                 out.append(TestFile(p, rel_display(p)))
+    # Upstream files named by path run with the upstream test-cluster settings too.
+    upstream_dir = os.path.realpath(os.path.join(spec_root(), "test"))
+    for tf in out:
+        if os.path.realpath(tf.path).startswith(upstream_dir + os.sep):
+            tf.node_settings.update(UPSTREAM_NODE_SETTINGS)
     return out
 
 
