@@ -1121,6 +1121,11 @@ task *reindex_rethrottle(reindex_env *env, uint64_t id, float rps, es_err *err)
         pthread_mutex_unlock(&j->mu);
     }
     pthread_mutex_unlock(&env->jobs_mu);
+    /* A job stays listed for a moment after its task completed: a finished task is missing. */
+    if (found && task_completed(found)) {
+        task_release(found);
+        found = NULL;
+    }
     if (found) return found;
     char idbuf[128];
     snprintf(idbuf, sizeof idbuf, "%s:%" PRIu64, tasks_node_id(env->tm), id);
