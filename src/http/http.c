@@ -1012,11 +1012,14 @@ int http_server_listen(http_server *srv, char **errmsg)
         return -1;
     }
 
+    /* Handlers may block (an fsync'ed commit, a _reindex or task wait_for_completion), and a
+     * blocked pool thread stalls the other connections it polls: keep the pool wide. The real
+     * cure, suspending waiting connections (MHD_suspend_connection), is still to come. */
     unsigned threads = opts->threads;
     if (!threads) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores > 0 ? (unsigned)cores * 2 : 4;
-        if (threads < 4) threads = 4;
+        threads = cores > 0 ? (unsigned)cores * 8 : 16;
+        if (threads < 16) threads = 16;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;

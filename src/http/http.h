@@ -66,7 +66,7 @@ typedef struct http_server_opts {
     int port_max;              /* try port..port_max; 0 = just port */
     int64_t max_content_length;
     bool compression;          /* gzip responses when Accept-Encoding allows */
-    unsigned threads;          /* 0 = 2 × cores, at least 4 */
+    unsigned threads;          /* 0 = 8 × cores, at least 16 */
     /* TLS (PEM in memory); NULL = plain HTTP. */
     const char *tls_cert_pem;
     const char *tls_key_pem;
