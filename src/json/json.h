@@ -68,6 +68,9 @@ json_type json_type_of(const json_val *v);
 const char *json_type_name(json_type t); /* "null", "boolean", "number", "string", "array", "object" */
 static inline bool json_is_null(const json_val *v) { return !v || json_type_of(v) == JSON_NULL; }
 bool json_is_number(const json_val *v); /* INT, BIGINT or DOUBLE */
+/* The parser token a value starts with, as Elasticsearch's messages name it:
+ * "START_OBJECT", "START_ARRAY", "VALUE_STRING", "VALUE_NUMBER", "VALUE_BOOLEAN", "VALUE_NULL". */
+const char *json_token_name(const json_val *v);
 
 bool json_bool(const json_val *v);                 /* false unless a true BOOL */
 int64_t json_int(const json_val *v);               /* INT as is; DOUBLE truncated; else 0 */

@@ -1116,3 +1116,18 @@ const char *json_raw(const json_doc *doc, const json_val *v, size_t *len)
     if (len) *len = v->rlen;
     return v->raw;
 }
+
+const char *json_token_name(const json_val *v)
+{
+    switch (json_type_of(v)) {
+    case JSON_OBJECT: return "START_OBJECT";
+    case JSON_ARRAY: return "START_ARRAY";
+    case JSON_STRING: return "VALUE_STRING";
+    case JSON_BOOL: return "VALUE_BOOLEAN";
+    case JSON_INT:
+    case JSON_BIGINT:
+    case JSON_DOUBLE: return "VALUE_NUMBER";
+    case JSON_NULL: break;
+    }
+    return "VALUE_NULL";
+}

@@ -34,18 +34,6 @@ static void strv_free(char **v, size_t n)
 }
 
 /* Elasticsearch's name of the token a value starts with. */
-static const char *token_name(const json_val *v)
-{
-    switch (json_type_of(v)) {
-    case JSON_OBJECT: return "START_OBJECT";
-    case JSON_ARRAY: return "START_ARRAY";
-    case JSON_STRING: return "VALUE_STRING";
-    case JSON_BOOL: return "VALUE_BOOLEAN";
-    case JSON_NULL: return "VALUE_NULL";
-    default: return "VALUE_NUMBER";
-    }
-}
-
 /* How Java prints a value parsed into a map (Map.toString / List.toString). */
 static void java_text(buf *b, const json_val *v)
 {
@@ -194,7 +182,7 @@ static int wrong_type(es_err *err, const located *l, const json_val *v, const ch
     unsigned line, col;
     value_location(l, v, &line, &col);
     return es_err_set(err, ES_X_CONTENT_PARSE, "[%u:%u] [%s] %s doesn't support values of type: %s", line, col,
-                      parser, field, token_name(v));
+                      parser, field, json_token_name(v));
 }
 
 /* Java's Integer.parseInt / Long.parseLong of a whole string. */
@@ -253,7 +241,7 @@ static int int_value(const json_val *v, int64_t *out, es_err *cause)
         return -1;
     }
     es_err_set(cause, ES_ILLEGAL_ARGUMENT, "Current token (%s) not numeric, can not use numeric value accessors",
-               token_name(v));
+               json_token_name(v));
     return -1;
 }
 
@@ -651,14 +639,14 @@ static int string_list(const json_val *v, char ***out, size_t *n, const char *wh
         for (size_t i = 0; i < json_len(v); i++) {
             const json_val *e = json_arr_get(v, i);
             if (json_type_of(e) != JSON_STRING)
-                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(e), what);
+                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), what);
             size_t len;
             const char *s = json_str(e, &len);
             *out = strv_push(*out, n, s, len);
         }
         return 0;
     }
-    return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(v), what);
+    return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(v), what);
 }
 
 /* FetchSourceContext.fromXContent. Returns 1 for "_source": false. */
@@ -684,14 +672,14 @@ static int parse_source_filter(rx_request *r, const json_val *v, es_err *err)
             } else if (!strcmp(k, "excludes") || !strcmp(k, "exclude")) {
                 if (string_list(m, &r->src_exc, &r->n_exc, k, err)) return -1;
             } else {
-                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(m), k);
+                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(m), k);
             }
         }
         return 0;
     }
     default:
         return es_err_set(err, ES_PARSING, "Expected one of [VALUE_BOOLEAN, VALUE_STRING, START_ARRAY, START_OBJECT] but found [%s]",
-                          token_name(v));
+                          json_token_name(v));
     }
 }
 
@@ -984,7 +972,7 @@ static int parse_source(reindex_env *env, rx_request *r, const located *l, const
         if (!is_search_key(k)) {
             unsigned line, col;
             key_location(l, m, &line, &col);
-            es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(m), k);
+            es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(m), k);
             char tmp[32];
             snprintf(tmp, sizeof tmp, "%u", line);
             es_err_extra(err, "line", tmp, true);
@@ -1212,7 +1200,7 @@ static int parse_byquery_body(rx_request *r, const located *l, const json_val *r
         } else if (!is_search_key(k)) {
             unsigned line, col;
             key_location(l, m, &line, &col);
-            es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(m), k);
+            es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(m), k);
             char tmp[32];
             snprintf(tmp, sizeof tmp, "%u", line);
             es_err_extra(err, "line", tmp, true);

@@ -80,21 +80,6 @@ static int body_error(es_err *err, http_req *req, const json_val *root, const js
 }
 
 /* Jackson's token name of a value, for "doesn't support values of type". */
-static const char *token_name(const json_val *v)
-{
-    switch (json_type_of(v)) {
-    case JSON_NULL: return "VALUE_NULL";
-    case JSON_BOOL: return "VALUE_BOOLEAN";
-    case JSON_INT:
-    case JSON_BIGINT:
-    case JSON_DOUBLE: return "VALUE_NUMBER";
-    case JSON_STRING: return "VALUE_STRING";
-    case JSON_ARRAY: return "START_ARRAY";
-    case JSON_OBJECT: return "START_OBJECT";
-    }
-    return "VALUE_NULL";
-}
-
 /* ------------------------------------------------------------------------ */
 /* The request */
 
@@ -134,7 +119,7 @@ static int str_field(http_req *req, const json_val *root, const json_val *v, con
                      es_err *err)
 {
     if (json_type_of(v) != JSON_STRING)
-        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, token_name(v));
+        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, json_token_name(v));
     size_t n;
     *out = json_str(v, &n);
     return 0;
@@ -151,7 +136,7 @@ static int str_array_field(http_req *req, const json_val *root, const json_val *
         return 0;
     }
     if (json_type_of(v) != JSON_ARRAY)
-        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, token_name(v));
+        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, json_token_name(v));
     size_t len = json_len(v);
     *out = xmalloc((len ? len : 1) * sizeof **out);
     *n = 0;
@@ -187,7 +172,7 @@ static int component(http_req *req, const json_val *root, const json_val *v, con
         out->def = v;
         return 0;
     }
-    return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, token_name(v));
+    return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, json_token_name(v));
 }
 
 static int component_array(http_req *req, const json_val *root, const json_val *v, const char *key,
@@ -199,7 +184,7 @@ static int component_array(http_req *req, const json_val *root, const json_val *
         return component(req, root, v, key, *out, err);
     }
     if (json_type_of(v) != JSON_ARRAY)
-        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, token_name(v));
+        return body_error(err, req, root, v, false, "%s doesn't support values of type: %s", key, json_token_name(v));
     size_t len = json_len(v);
     *out = xcalloc(len ? len : 1, sizeof **out);
     *n = len;
@@ -211,7 +196,7 @@ static int component_array(http_req *req, const json_val *root, const json_val *
 static int parse_request(http_req *req, const json_val *body, analyze_req *r, es_err *err)
 {
     if (json_type_of(body) != JSON_OBJECT)
-        return body_error(err, req, body, body, false, "Expected START_OBJECT but was: %s", token_name(body));
+        return body_error(err, req, body, body, false, "Expected START_OBJECT but was: %s", json_token_name(body));
     json_iter it = json_iter_begin(body);
     const json_val *v;
     const char *k;
@@ -234,7 +219,7 @@ static int parse_request(http_req *req, const json_val *body, analyze_req *r, es
         } else if (!strcmp(key, "tokenizer")) {
             if (json_type_of(v) != JSON_STRING && json_type_of(v) != JSON_OBJECT)
                 return body_error(err, req, body, v, false, "tokenizer doesn't support values of type: %s",
-                                  token_name(v));
+                                  json_token_name(v));
             if (component(req, body, v, "tokenizer", &r->tokenizer, err)) return -1;
             r->has_tokenizer = true;
         } else if (!strcmp(key, "filter")) {
@@ -260,7 +245,7 @@ static int parse_request(http_req *req, const json_val *body, analyze_req *r, es
                 return -1;
             } else
                 return body_error(err, req, body, v, false, "explain doesn't support values of type: %s",
-                                  token_name(v));
+                                  json_token_name(v));
         } else if (!strcmp(key, "attributes")) {
             free(r->attributes);
             r->attributes = NULL;

@@ -69,18 +69,6 @@ static void push_str(char ***v, size_t *n, const char *s, size_t len)
 }
 
 /* Elasticsearch's name of the token a JSON value starts with. */
-static const char *token_name(const json_val *v)
-{
-    switch (json_type_of(v)) {
-    case JSON_OBJECT: return "START_OBJECT";
-    case JSON_ARRAY: return "START_ARRAY";
-    case JSON_STRING: return "VALUE_STRING";
-    case JSON_BOOL: return "VALUE_BOOLEAN";
-    case JSON_NULL: return "VALUE_NULL";
-    default: return "VALUE_NUMBER";
-    }
-}
-
 /* parser.text() of a scalar: the string, or a number's / boolean's text. */
 static char *scalar_text(const json_val *v)
 {
@@ -472,7 +460,7 @@ static int check_update_body(const located *l, const json_val *body, es_err *err
     if (json_type_of(body) != JSON_OBJECT) {
         value_location(l, body, &line, &col);
         return es_err_set(err, ES_X_CONTENT_PARSE, "[%u:%u] [UpdateRequest] Expected START_OBJECT but was: %s", line,
-                          col, token_name(body));
+                          col, json_token_name(body));
     }
     json_iter it = json_iter_begin(body);
     const json_val *v;
@@ -493,7 +481,7 @@ static int check_update_body(const located *l, const json_val *body, es_err *err
         if ((!strcmp(k, "doc") || !strcmp(k, "upsert")) && json_type_of(v) != JSON_OBJECT) {
             value_location(l, v, &line, &col);
             return es_err_set(err, ES_X_CONTENT_PARSE, "[%u:%u] [UpdateRequest] %s doesn't support values of type: %s",
-                              line, col, k, token_name(v));
+                              line, col, k, json_token_name(v));
         }
         if ((!strcmp(k, "doc_as_upsert") || !strcmp(k, "detect_noop") || !strcmp(k, "scripted_upsert")) &&
             !is_bool_like(v)) {
@@ -579,11 +567,11 @@ static int strings_of(const json_val *v, char ***out, size_t *n, const char *fie
         return 0;
     }
     if (json_type_of(v) != JSON_ARRAY)
-        return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(v), field);
+        return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(v), field);
     for (size_t i = 0; i < json_len(v); i++) {
         const json_val *e = json_arr_get(v, i);
         if (json_type_of(e) != JSON_STRING)
-            return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(e), field);
+            return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), field);
         size_t len;
         const char *s = json_str(e, &len);
         push_str(out, n, s, len);
@@ -613,13 +601,13 @@ static int src_filter_from_json(const json_val *v, src_filter *f, es_err *err)
             } else if (!strcmp(k, "excludes") || !strcmp(k, "exclude")) {
                 if (strings_of(e, &f->exc, &f->nexc, k, err)) return -1;
             } else {
-                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", token_name(e), k);
+                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), k);
             }
         }
         return 0;
     }
     default:
-        return es_err_set(err, ES_PARSING, "Expected one of [VALUE_BOOLEAN, START_OBJECT] but found [%s]", token_name(v));
+        return es_err_set(err, ES_PARSING, "Expected one of [VALUE_BOOLEAN, START_OBJECT] but found [%s]", json_token_name(v));
     }
 }
 
@@ -1448,7 +1436,7 @@ static int mget_parse_doc(const json_val *dv, size_t idx, mget_item *it, const g
             } else if (t == JSON_STRING) {
                 if (src_filter_from_json(v, &it->g.src, err)) return -1;
             } else {
-                return es_err_set(err, ES_PARSE, "illegal type for _source: [%s]", token_name(v));
+                return es_err_set(err, ES_PARSE, "illegal type for _source: [%s]", json_token_name(v));
             }
             src_given = true;
         } else {
@@ -1490,7 +1478,7 @@ static void handle_mget(http_req *req, http_resp *resp, void *ctx)
     size_t bkl;
     while (body && (bv = json_iter_next(&bi, &bk, &bkl))) {
         if (json_type_of(bv) != JSON_ARRAY) {
-            es_err_set(&err, ES_PARSING, "unexpected token [%s], expected [docs] or [ids]", token_name(bv));
+            es_err_set(&err, ES_PARSING, "unexpected token [%s], expected [docs] or [ids]", json_token_name(bv));
             goto fail;
         }
         bool docs = !strcmp(bk, "docs"), ids = !strcmp(bk, "ids");
@@ -1623,7 +1611,7 @@ static int not_simple(es_err *err, int line, const char *field, const json_val *
 {
     es_err_set(err, ES_ILLEGAL_ARGUMENT,
                "Malformed action/metadata line [%d], expected a simple value for field [%s] but found [%s]", line, field,
-               token_name(v));
+               json_token_name(v));
     return -1;
 }
 
@@ -1687,7 +1675,7 @@ static int bulk_parse_meta(const json_val *meta, int line, bulk_item *b, es_err 
                 while ((dv = json_iter_next(&di, &dk, &dkl))) {
                     if (json_type_of(dv) != JSON_STRING) {
                         es_err_set(err, ES_ILLEGAL_ARGUMENT, "Malformed action/metadata line [%d], expected a string for dynamic template [%s] but found [%s]",
-                                   line, dk, token_name(dv));
+                                   line, dk, json_token_name(dv));
                         return -1;
                     }
                     size_t sl;
@@ -1808,7 +1796,7 @@ static int bulk_parse(const char *body, size_t len, const bulk_defaults *d, bulk
         }
         const json_val *root = json_doc_root(ad);
         if (json_type_of(root) != JSON_OBJECT) {
-            rc = malformed(err, line, "expected START_OBJECT but found", token_name(root));
+            rc = malformed(err, line, "expected START_OBJECT but found", json_token_name(root));
             json_doc_free(ad);
             break;
         }
@@ -1833,7 +1821,7 @@ static int bulk_parse(const char *body, size_t len, const bulk_defaults *d, bulk
             break;
         }
         if (json_type_of(meta) != JSON_OBJECT) {
-            rc = malformed(err, line, "expected START_OBJECT or END_OBJECT but found", token_name(meta));
+            rc = malformed(err, line, "expected START_OBJECT or END_OBJECT but found", json_token_name(meta));
             json_doc_free(ad);
             break;
         }

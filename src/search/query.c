@@ -94,19 +94,6 @@ query *qerr_x(es_err *err, const query_parse_ctx *ctx, const json_val *at, bool 
     return NULL;
 }
 
-const char *qtoken(const json_val *v)
-{
-    switch (json_type_of(v)) {
-    case JSON_NULL: return "VALUE_NULL";
-    case JSON_BOOL: return "VALUE_BOOLEAN";
-    case JSON_INT: case JSON_BIGINT: case JSON_DOUBLE: return "VALUE_NUMBER";
-    case JSON_STRING: return "VALUE_STRING";
-    case JSON_ARRAY: return "START_ARRAY";
-    case JSON_OBJECT: return "START_OBJECT";
-    }
-    return "VALUE_NULL";
-}
-
 bool qfloat(const json_val *v, float *out)
 {
     if (json_is_number(v)) {
@@ -195,7 +182,7 @@ int qstd(query_parse_ctx *ctx, query *q, const char *qname, const char *key, con
 {
     if (!strcmp(key, "boost")) {
         if (!qfloat(v, &q->boost)) {
-            qerr_parsing(err, ctx, v, false, "[%s] query does not support [%s] of type %s", qname, key, qtoken(v));
+            qerr_parsing(err, ctx, v, false, "[%s] query does not support [%s] of type %s", qname, key, json_token_name(v));
             return -1;
         }
         return 1;
@@ -203,7 +190,7 @@ int qstd(query_parse_ctx *ctx, query *q, const char *qname, const char *key, con
     if (!strcmp(key, "_name")) {
         const char *t = qtext(ctx, v);
         if (!t) {
-            qerr_parsing(err, ctx, v, false, "[%s] query does not support [%s] of type %s", qname, key, qtoken(v));
+            qerr_parsing(err, ctx, v, false, "[%s] query does not support [%s] of type %s", qname, key, json_token_name(v));
             return -1;
         }
         q->name = t;
@@ -382,7 +369,7 @@ static int ostd(query_parse_ctx *ctx, query *q, const char *qname, const char *k
 {
     if (!strcmp(key, "boost")) {
         if (!json_is_number(v) && json_type_of(v) != JSON_STRING) {
-            qerr_x(err, ctx, v, false, "[%s] boost doesn't support values of type: %s", qname, qtoken(v));
+            qerr_x(err, ctx, v, false, "[%s] boost doesn't support values of type: %s", qname, json_token_name(v));
             return -1;
         }
         if (!qfloat(v, &q->boost)) {
@@ -393,7 +380,7 @@ static int ostd(query_parse_ctx *ctx, query *q, const char *qname, const char *k
     }
     if (!strcmp(key, "_name")) {
         if (json_type_of(v) != JSON_STRING) {
-            qerr_x(err, ctx, v, false, "[%s] _name doesn't support values of type: %s", qname, qtoken(v));
+            qerr_x(err, ctx, v, false, "[%s] _name doesn't support values of type: %s", qname, json_token_name(v));
             return -1;
         }
         q->name = qtext(ctx, v);
@@ -611,7 +598,7 @@ static bool parse_clauses(query_parse_ctx *ctx, const char *field, const json_va
         cnt = json_len(v);
         list = NULL;
     } else {
-        qerr_x(err, ctx, v, false, "[bool] %s doesn't support values of type: %s", field, qtoken(v));
+        qerr_x(err, ctx, v, false, "[bool] %s doesn't support values of type: %s", field, json_token_name(v));
         return false;
     }
     const query **arr = arena_alloc(ctx->mem, (*n + cnt + 1) * sizeof *arr);
@@ -672,7 +659,7 @@ query *qp_bool(query_parse_ctx *ctx, const json_val *v, es_err *err)
             if (json_type_of(m) == JSON_NULL) b->msm = NULL;
             else if (json_type_of(m) == JSON_OBJECT || json_type_of(m) == JSON_ARRAY)
                 return qerr_x(err, ctx, m, false, "[bool] minimum_should_match doesn't support values of type: %s",
-                              qtoken(m));
+                              json_token_name(m));
             else b->msm = qtext(ctx, m);
         } else if (!strcmp(key, "adjust_pure_negative")) {
             if (!qbool(m, &b->adjust_pure_negative))

@@ -146,7 +146,7 @@ query *qp_term(query_parse_ctx *ctx, const json_val *v, es_err *err)
             const json_val *m2;
             while ((m2 = json_iter_next(&it2, &k2, &kl2))) {
                 if (json_type_of(m2) == JSON_OBJECT || json_type_of(m2) == JSON_ARRAY)
-                    return qerr_parsing(err, ctx, m2, false, "[term] unknown token [%s] after [%s]", qtoken(m2), k2);
+                    return qerr_parsing(err, ctx, m2, false, "[term] unknown token [%s] after [%s]", json_token_name(m2), k2);
                 if (!strcmp(k2, "value")) t->value = m2;
                 else if (!strcmp(k2, "case_insensitive")) {
                     if (!qbool(m2, &t->case_insensitive))
@@ -469,7 +469,7 @@ query *qp_exists(query_parse_ctx *ctx, const json_val *v, es_err *err)
     while ((m = json_iter_next(&it, &key, &kl))) {
         if (!strcmp(key, "field")) {
             e->field = qtext(ctx, m);
-            if (!e->field) return qerr_parsing(err, ctx, m, false, "[exists] unknown token [%s] after [field]", qtoken(m));
+            if (!e->field) return qerr_parsing(err, ctx, m, false, "[exists] unknown token [%s] after [field]", json_token_name(m));
         } else {
             int r = qstd(ctx, &e->base, "exists", key, m, err);
             if (r < 0) return NULL;
@@ -509,7 +509,7 @@ query *qp_ids(query_parse_ctx *ctx, const json_val *v, es_err *err)
     while ((m = json_iter_next(&it, &key, &kl))) {
         if (!strcmp(key, "values")) {
             if (json_type_of(m) != JSON_ARRAY)
-                return qerr_x(err, ctx, m, false, "[ids] values doesn't support values of type: %s", qtoken(m));
+                return qerr_x(err, ctx, m, false, "[ids] values doesn't support values of type: %s", json_token_name(m));
             x->n = json_len(m);
             x->values = arena_alloc(ctx->mem, (x->n + 1) * sizeof *x->values);
             for (size_t i = 0; i < x->n; i++) x->values[i] = json_arr_get(m, i);
@@ -677,7 +677,7 @@ static query *parse_pattern(query_parse_ctx *ctx, const json_val *v, bool wildca
             const json_val *x;
             while ((x = json_iter_next(&it2, &k, &kl2))) {
                 if (json_type_of(x) == JSON_OBJECT || json_type_of(x) == JSON_ARRAY)
-                    return qerr_parsing(err, ctx, x, false, "[%s] unknown token [%s] after [%s]", qn, qtoken(x), k);
+                    return qerr_parsing(err, ctx, x, false, "[%s] unknown token [%s] after [%s]", qn, json_token_name(x), k);
                 if (!strcmp(k, "value") || (wildcard && !strcmp(k, "wildcard"))) {
                     p->value = qtext(ctx, x);
                 } else if (!strcmp(k, "case_insensitive")) {

@@ -334,7 +334,7 @@ static query *parse_match(query_parse_ctx *ctx, const json_val *v, int kind, es_
         const json_val *y;
         while ((y = json_iter_next(&it2, &k, &kl2))) {
             if (json_type_of(y) == JSON_OBJECT || json_type_of(y) == JSON_ARRAY)
-                return qerr_parsing(err, ctx, y, false, "[%s] unknown token [%s] after [%s]", qn, qtoken(y), k);
+                return qerr_parsing(err, ctx, y, false, "[%s] unknown token [%s] after [%s]", qn, json_token_name(y), k);
             if (!strcmp(k, "query")) value = y;
             else if (!strcmp(k, "analyzer")) m->spec.analyzer = qtext(ctx, y);
             else if (!strcmp(k, "operator") && kind == MT_MATCH) {
@@ -477,7 +477,7 @@ query *qp_multi_match(query_parse_ctx *ctx, const json_val *v, es_err *err)
             continue;
         }
         if (json_type_of(y) == JSON_OBJECT || json_type_of(y) == JSON_ARRAY)
-            return qerr_parsing(err, ctx, y, false, "[multi_match] unknown token [%s] after [%s]", qtoken(y), k);
+            return qerr_parsing(err, ctx, y, false, "[multi_match] unknown token [%s] after [%s]", json_token_name(y), k);
         if (!strcmp(k, "query")) value = y;
         else if (!strcmp(k, "type")) {
             const char *t = qtext(ctx, y);

@@ -72,7 +72,7 @@ static int parse_source_filter(query_parse_ctx *ctx, const json_val *v, source_f
             const char *s = json_str(json_arr_get(v, i), &n);
             if (!s) {
                 qerr_parsing(err, ctx, json_arr_get(v, i), false, "Unknown key for a %s in [_source].",
-                             qtoken(json_arr_get(v, i)));
+                             json_token_name(json_arr_get(v, i)));
                 return -1;
             }
             sf->includes[i] = arena_strndup(m, s, n);
@@ -91,7 +91,7 @@ static int parse_source_filter(query_parse_ctx *ctx, const json_val *v, source_f
             if (!strcmp(k, "includes") || !strcmp(k, "include")) { dst = &sf->includes; dn = &sf->n_includes; }
             else if (!strcmp(k, "excludes") || !strcmp(k, "exclude")) { dst = &sf->excludes; dn = &sf->n_excludes; }
             else {
-                qerr_parsing(err, ctx, x, false, "Unknown key for a %s in [%s].", qtoken(x), k);
+                qerr_parsing(err, ctx, x, false, "Unknown key for a %s in [%s].", json_token_name(x), k);
                 return -1;
             }
             if (json_type_of(x) == JSON_STRING) {
@@ -107,20 +107,20 @@ static int parse_source_filter(query_parse_ctx *ctx, const json_val *v, source_f
                     const char *s = json_str(json_arr_get(x, i), &n);
                     if (!s) {
                         qerr_parsing(err, ctx, json_arr_get(x, i), false, "Unknown key for a %s in [%s].",
-                                     qtoken(json_arr_get(x, i)), k);
+                                     json_token_name(json_arr_get(x, i)), k);
                         return -1;
                     }
                     (*dst)[i] = arena_strndup(m, s, n);
                 }
             } else {
-                qerr_parsing(err, ctx, x, false, "Unknown key for a %s in [%s].", qtoken(x), k);
+                qerr_parsing(err, ctx, x, false, "Unknown key for a %s in [%s].", json_token_name(x), k);
                 return -1;
             }
         }
         return 0;
     }
     default:
-        qerr_parsing(err, ctx, v, false, "Unknown key for a %s in [_source].", qtoken(v));
+        qerr_parsing(err, ctx, v, false, "Unknown key for a %s in [_source].", json_token_name(v));
         return -1;
     }
 }
@@ -155,7 +155,7 @@ static int parse_sort_entry(query_parse_ctx *ctx, const json_val *e, sort_spec *
         return 0;
     }
     if (json_type_of(e) != JSON_OBJECT || json_len(e) != 1) {
-        qerr_parsing(err, ctx, e, false, "[sort] unknown token [%s]", qtoken(e));
+        qerr_parsing(err, ctx, e, false, "[sort] unknown token [%s]", json_token_name(e));
         return -1;
     }
     json_iter it = json_iter_begin(e);
@@ -165,7 +165,7 @@ static int parse_sort_entry(query_parse_ctx *ctx, const json_val *e, sort_spec *
     sort_init(s, name, ctx->mem);
     if (json_type_of(v) == JSON_STRING) return sort_order(json_str(v, &n), &s->desc, err);
     if (json_type_of(v) != JSON_OBJECT) {
-        qerr_parsing(err, ctx, v, false, "[sort] unknown token [%s]", qtoken(v));
+        qerr_parsing(err, ctx, v, false, "[sort] unknown token [%s]", json_token_name(v));
         return -1;
     }
     json_iter it2 = json_iter_begin(v);
@@ -246,7 +246,7 @@ static int parse_fields(query_parse_ctx *ctx, const json_val *v, const char *wha
             f->field = jdup(ctx->mem, fv, &len);
             if (fmt && json_type_of(fmt) == JSON_STRING) f->format = jdup(ctx->mem, fmt, &len);
         } else {
-            qerr_parsing(err, ctx, e, false, "Unknown key for a %s in [%s].", qtoken(e), what);
+            qerr_parsing(err, ctx, e, false, "Unknown key for a %s in [%s].", json_token_name(e), what);
             return -1;
         }
     }
@@ -274,7 +274,7 @@ static int parse_track_total(const json_val *v, int64_t *out, es_err *err)
 static int parse_search_after(query_parse_ctx *ctx, const json_val *v, search_request *r, es_err *err)
 {
     if (json_type_of(v) != JSON_ARRAY) {
-        qerr_parsing(err, ctx, v, false, "Unknown key for a %s in [search_after].", qtoken(v));
+        qerr_parsing(err, ctx, v, false, "Unknown key for a %s in [search_after].", json_token_name(v));
         return -1;
     }
     size_t n = json_len(v);
@@ -323,7 +323,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
     bool size_set = false;
 
     if (body && json_type_of(body) != JSON_OBJECT) {
-        qerr_parsing(err, &ctx, body, false, "Unknown key for a %s in [null].", qtoken(body));
+        qerr_parsing(err, &ctx, body, false, "Unknown key for a %s in [null].", json_token_name(body));
         return -1;
     }
     json_iter it = json_iter_begin(body);
@@ -333,7 +333,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
     while (body && (v = json_iter_next(&it, &k, &kl))) {
         if (!strcmp(k, "query")) {
             if (json_type_of(v) != JSON_OBJECT) {
-                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [query].", qtoken(v));
+                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [query].", json_token_name(v));
                 return -1;
             }
             if (!(r->query = query_parse(&ctx, v, err))) return -1;
@@ -348,7 +348,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
         }
         if (!strcmp(k, "post_filter")) {
             if (json_type_of(v) != JSON_OBJECT) {
-                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [post_filter].", qtoken(v));
+                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [post_filter].", json_token_name(v));
                 return -1;
             }
             if (!(r->post_filter = query_parse(&ctx, v, err))) return -1;
@@ -418,7 +418,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
             r->has_min_score = true;
         } else if (!strcmp(k, "aggs") || !strcmp(k, "aggregations")) {
             if (json_type_of(v) != JSON_OBJECT) {
-                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", qtoken(v), k);
+                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", json_token_name(v), k);
                 return -1;
             }
             r->aggs = v;
@@ -433,7 +433,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
             /* accepted and not acted upon (no highlighting, profiling or suggestions yet) */
         } else if (!strcmp(k, "indices_boost")) {
             if (json_type_of(v) != JSON_ARRAY && json_type_of(v) != JSON_OBJECT) {
-                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", qtoken(v), k);
+                qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", json_token_name(v), k);
                 return -1;
             }
             r->indices_boost = v;
@@ -448,7 +448,7 @@ int search_request_parse(search_request *r, arena *mem, const json_doc *doc, con
             es_err_set(err, ES_ILLEGAL_ARGUMENT, "[%s] is not supported by this node", k);
             return -1;
         } else {
-            qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", qtoken(v), k);
+            qerr_parsing(err, &ctx, v, false, "Unknown key for a %s in [%s].", json_token_name(v), k);
             return -1;
         }
         continue;

@@ -106,7 +106,6 @@ query *qerr_parsing(es_err *err, const query_parse_ctx *ctx, const json_val *at,
 query *qerr_x(es_err *err, const query_parse_ctx *ctx, const json_val *at, bool key, const char *fmt, ...)
     FERRY_PRINTF(5, 6);
 /* Jackson's token name of a value: VALUE_STRING, VALUE_NUMBER, VALUE_BOOLEAN, VALUE_NULL, START_OBJECT, START_ARRAY. */
-const char *qtoken(const json_val *v);
 /* A float parameter (number or numeric string). */
 bool qfloat(const json_val *v, float *out);
 bool qint(const json_val *v, int64_t *out);
