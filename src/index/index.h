@@ -848,6 +848,14 @@ void source_filter_write(const char *const *includes, size_t n_inc, const char *
 /* The same over an already parsed object. */
 void source_filter_write_value(const char *const *includes, size_t n_inc, const char *const *excludes,
                                size_t n_exc, const json_val *obj, json_w *w);
+/*
+ * Reads `_source` as Elasticsearch's FetchSourceContext does: a boolean, a pattern, a list of
+ * patterns, or {includes|include, excludes|exclude}. *fetch gets 0/1 for a boolean and -1
+ * otherwise; patterns are appended to the heap arrays (heap strings). Errors are
+ * parsing_exception with Elasticsearch's texts.
+ */
+int source_filter_parse(const json_val *v, int *fetch, char ***inc, size_t *ninc, char ***exc, size_t *nexc,
+                        es_err *err);
 /* Whether a source pattern ('*' = any run, dots included) matches path[0..len). */
 bool source_pattern_match(const char *pattern, const char *path, size_t len);
 

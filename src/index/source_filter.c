@@ -192,3 +192,52 @@ void source_filter_write(const char *const *includes, size_t n_inc, const char *
     source_filter_write_value(includes, n_inc, excludes, n_exc, json_doc_root(d), w);
     json_doc_free(d);
 }
+
+/* A pattern or a list of patterns, appended to a heap array of heap strings. */
+static int patterns_of(const json_val *v, char ***out, size_t *n, const char *field, es_err *err)
+{
+    size_t count = json_type_of(v) == JSON_ARRAY ? json_len(v) : 1;
+    for (size_t i = 0; i < count; i++) {
+        const json_val *e = json_type_of(v) == JSON_ARRAY ? json_arr_get(v, i) : v;
+        if (json_type_of(e) != JSON_STRING)
+            return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), field);
+        size_t len;
+        const char *s = json_str(e, &len);
+        *out = xrealloc(*out, (*n + 1) * sizeof **out);
+        (*out)[(*n)++] = xstrndup(s, len);
+    }
+    return 0;
+}
+
+int source_filter_parse(const json_val *v, int *fetch, char ***inc, size_t *ninc, char ***exc, size_t *nexc,
+                        es_err *err)
+{
+    *fetch = -1;
+    switch (json_type_of(v)) {
+    case JSON_BOOL:
+        *fetch = json_bool(v) ? 1 : 0;
+        return 0;
+    case JSON_STRING:
+    case JSON_ARRAY:
+        return patterns_of(v, inc, ninc, "_source", err);
+    case JSON_OBJECT: {
+        json_iter it = json_iter_begin(v);
+        const json_val *e;
+        const char *k;
+        size_t kl;
+        while ((e = json_iter_next(&it, &k, &kl))) {
+            if (!strcmp(k, "includes") || !strcmp(k, "include")) {
+                if (patterns_of(e, inc, ninc, k, err)) return -1;
+            } else if (!strcmp(k, "excludes") || !strcmp(k, "exclude")) {
+                if (patterns_of(e, exc, nexc, k, err)) return -1;
+            } else {
+                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), k);
+            }
+        }
+        return 0;
+    }
+    default:
+        return es_err_set(err, ES_PARSING, "Expected one of [VALUE_BOOLEAN, START_OBJECT] but found [%s]",
+                          json_token_name(v));
+    }
+}

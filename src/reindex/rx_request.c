@@ -626,30 +626,7 @@ static bool is_search_key(const char *k)
     return false;
 }
 
-/* A list of strings (string or array of strings), for _source includes/excludes. */
-static int string_list(const json_val *v, char ***out, size_t *n, const char *what, es_err *err)
-{
-    if (json_type_of(v) == JSON_STRING) {
-        size_t len;
-        const char *s = json_str(v, &len);
-        *out = strv_push(*out, n, s, len);
-        return 0;
-    }
-    if (json_type_of(v) == JSON_ARRAY) {
-        for (size_t i = 0; i < json_len(v); i++) {
-            const json_val *e = json_arr_get(v, i);
-            if (json_type_of(e) != JSON_STRING)
-                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), what);
-            size_t len;
-            const char *s = json_str(e, &len);
-            *out = strv_push(*out, n, s, len);
-        }
-        return 0;
-    }
-    return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(v), what);
-}
-
-/* FetchSourceContext.fromXContent. Returns 1 for "_source": false. */
+/* FetchSourceContext.fromXContent (the index module's parser). Returns 1 for "_source": false. */
 static int parse_source_filter(rx_request *r, const json_val *v, es_err *err)
 {
     buf b = { 0 };
@@ -657,30 +634,9 @@ static int parse_source_filter(rx_request *r, const json_val *v, es_err *err)
     jw_init(&w, &b, false);
     jw_val(&w, v);
     r->source_json = buf_detach(&b, NULL);
-    switch (json_type_of(v)) {
-    case JSON_BOOL: return json_bool(v) ? 0 : 1;
-    case JSON_STRING:
-    case JSON_ARRAY: return string_list(v, &r->src_inc, &r->n_inc, "_source", err);
-    case JSON_OBJECT: {
-        json_iter it = json_iter_begin(v);
-        const json_val *m;
-        const char *k;
-        size_t kl;
-        while ((m = json_iter_next(&it, &k, &kl))) {
-            if (!strcmp(k, "includes") || !strcmp(k, "include")) {
-                if (string_list(m, &r->src_inc, &r->n_inc, k, err)) return -1;
-            } else if (!strcmp(k, "excludes") || !strcmp(k, "exclude")) {
-                if (string_list(m, &r->src_exc, &r->n_exc, k, err)) return -1;
-            } else {
-                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(m), k);
-            }
-        }
-        return 0;
-    }
-    default:
-        return es_err_set(err, ES_PARSING, "Expected one of [VALUE_BOOLEAN, VALUE_STRING, START_ARRAY, START_OBJECT] but found [%s]",
-                          json_token_name(v));
-    }
+    int fetch;
+    if (source_filter_parse(v, &fetch, &r->src_inc, &r->n_inc, &r->src_exc, &r->n_exc, err)) return -1;
+    return fetch == 0 ? 1 : 0;
 }
 
 /* Sort to the remote's URL form (field:order): plain field sorts only. */

@@ -558,57 +558,12 @@ static void src_filter_from_params(http_req *req, src_filter *f)
     }
 }
 
-static int strings_of(const json_val *v, char ***out, size_t *n, const char *field, es_err *err)
-{
-    if (json_type_of(v) == JSON_STRING) {
-        size_t len;
-        const char *s = json_str(v, &len);
-        push_str(out, n, s, len);
-        return 0;
-    }
-    if (json_type_of(v) != JSON_ARRAY)
-        return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(v), field);
-    for (size_t i = 0; i < json_len(v); i++) {
-        const json_val *e = json_arr_get(v, i);
-        if (json_type_of(e) != JSON_STRING)
-            return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), field);
-        size_t len;
-        const char *s = json_str(e, &len);
-        push_str(out, n, s, len);
-    }
-    return 0;
-}
-
-/* FetchSourceContext.fromXContent: a boolean, a string, an array of strings, or
- * {includes|include, excludes|exclude}. */
+/* FetchSourceContext.fromXContent, through the index module's parser. */
 static int src_filter_from_json(const json_val *v, src_filter *f, es_err *err)
 {
     memset(f, 0, sizeof *f);
-    f->fetch = -1;
     f->given = true;
-    switch (json_type_of(v)) {
-    case JSON_BOOL: f->fetch = json_bool(v) ? 1 : 0; return 0;
-    case JSON_STRING:
-    case JSON_ARRAY: return strings_of(v, &f->inc, &f->ninc, "_source", err);
-    case JSON_OBJECT: {
-        json_iter it = json_iter_begin(v);
-        const json_val *e;
-        const char *k;
-        size_t kl;
-        while ((e = json_iter_next(&it, &k, &kl))) {
-            if (!strcmp(k, "includes") || !strcmp(k, "include")) {
-                if (strings_of(e, &f->inc, &f->ninc, k, err)) return -1;
-            } else if (!strcmp(k, "excludes") || !strcmp(k, "exclude")) {
-                if (strings_of(e, &f->exc, &f->nexc, k, err)) return -1;
-            } else {
-                return es_err_set(err, ES_PARSING, "Unknown key for a %s in [%s].", json_token_name(e), k);
-            }
-        }
-        return 0;
-    }
-    default:
-        return es_err_set(err, ES_PARSING, "Expected one of [VALUE_BOOLEAN, START_OBJECT] but found [%s]", json_token_name(v));
-    }
+    return source_filter_parse(v, &f->fetch, &f->inc, &f->ninc, &f->exc, &f->nexc, err);
 }
 
 static bool src_filter_has_patterns(const src_filter *f)
