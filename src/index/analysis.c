@@ -1013,9 +1013,22 @@ int analyzer_run_partial(const analyzer *an, size_t n_filters, const char *text,
     /* tokenizer */
     atoks a = { .mem = &out->mem }, b = { .mem = &out->mem };
     an_tokenize(an->tok, ft, fl, &a);
+    /* ASCII text: UTF-16 offsets are the byte offsets */
+    bool ascii = true;
+    {
+        size_t i = 0;
+        for (; i + 8 <= fl && ascii; i += 8) {
+            uint64_t w;
+            memcpy(&w, ft + i, 8);
+            if (w & 0x8080808080808080ull) ascii = false;
+        }
+        for (; i < fl && ascii; i++)
+            if ((unsigned char)ft[i] >= 0x80) ascii = false;
+    }
     u16walk ws = { ft, 0, 0 }, we = { ft, 0, 0 };
     for (size_t i = 0; i < a.n; i++) {
-        uint32_t s = walk_to(&ws, a.t[i].start), e = walk_to(&we, a.t[i].end);
+        uint32_t s = ascii ? a.t[i].start : walk_to(&ws, a.t[i].start);
+        uint32_t e = ascii ? a.t[i].end : walk_to(&we, a.t[i].end);
         for (size_t k = an->ncf; k-- > 0;) {
             s = an_offmap_correct(&maps[k], s);
             e = an_offmap_correct(&maps[k], e);
@@ -1023,7 +1036,7 @@ int analyzer_run_partial(const analyzer *an, size_t n_filters, const char *text,
         a.t[i].start = s;
         a.t[i].end = e;
     }
-    uint32_t final = an_utf16_len(ft, fl);
+    uint32_t final = ascii ? (uint32_t)fl : an_utf16_len(ft, fl);
     for (size_t k = an->ncf; k-- > 0;) final = an_offmap_correct(&maps[k], final);
     for (size_t i = 0; i < an->ncf; i++) {
         free(maps[i].off);

@@ -195,6 +195,29 @@ static void run_case(const an_filter *f, const atoks *in, atoks *out, bool upper
     buf b = { 0 };
     for (size_t i = 0; i < in->n; i++) {
         atok t = in->t[i];
+        if (f->lang == 0) {
+            /* ASCII fast path: unchanged terms are shared, others mapped byte by byte */
+            bool ascii = true, change = false;
+            for (uint32_t j = 0; j < t.len; j++) {
+                unsigned char c = (unsigned char)t.term[j];
+                if (c >= 0x80) {
+                    ascii = false;
+                    break;
+                }
+                if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z')) change = true;
+            }
+            if (ascii) {
+                if (change) {
+                    char *c = atoks_strdup(out, t.term, t.len);
+                    for (uint32_t j = 0; j < t.len; j++) {
+                        if (upper ? (c[j] >= 'a' && c[j] <= 'z') : (c[j] >= 'A' && c[j] <= 'Z')) c[j] ^= 0x20;
+                    }
+                    t.term = c;
+                }
+                atoks_push(out, t);
+                continue;
+            }
+        }
         map_case(t.term, t.len, upper, f->lang, &b);
         atoks_push(out, with_term(out, t, b.p ? b.p : "", b.len));
     }

@@ -216,10 +216,59 @@ static const char *segment_type(const char *s, size_t a, size_t b)
  * longer words at the limit and scans the rest again). */
 static void emit_word(const char *s, size_t a, size_t b, const char *type, uint32_t max, atoks *out);
 
+/* ASCII bytes whose UAX #29 word-break property is neither ALetter, Numeric nor
+ * "Other": '_' (ExtendNumLet), '.' '\'' ':' ',' ';' '"' (Mid*, quotes), CR, LF,
+ * VT, FF (line breaks). A range without them (and without non-ASCII bytes)
+ * breaks on both sides of every byte that is not [A-Za-z0-9]. */
+static bool std_simple_byte(unsigned char c)
+{
+    if (c >= 0x80) return false;
+    switch (c) {
+    case '_': case '.': case '\'': case ':': case ',': case ';': case '"':
+    case '\r': case '\n': case 0x0B: case 0x0C:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static inline bool ascii_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* The fast path of standard_range for such ranges: tokens are the maximal
+ * [A-Za-z0-9] runs, <ALPHANUM> with a letter, else <NUM>. */
+static bool standard_simple(const char *s, size_t from, size_t to, uint32_t max, atoks *out)
+{
+    for (size_t i = from; i < to; i++)
+        if (!std_simple_byte((unsigned char)s[i])) return false;
+    size_t i = from;
+    while (i < to) {
+        while (i < to && !ascii_alnum((unsigned char)s[i])) i++;
+        if (i >= to) break;
+        size_t a = i;
+        bool alpha = false;
+        while (i < to && ascii_alnum((unsigned char)s[i])) {
+            if (s[i] > '9') alpha = true;
+            i++;
+        }
+        const char *type = alpha ? "<ALPHANUM>" : "<NUM>";
+        if (i - a > max) {
+            emit_word(s, a, i, type, max, out);
+            continue;
+        }
+        atoks_push(out, (atok){ .term = atoks_strdup(out, s + a, i - a), .len = (uint32_t)(i - a), .pos_inc = 1,
+                                .start = (uint32_t)a, .end = (uint32_t)i, .type = type });
+    }
+    return true;
+}
+
 static void standard_range(const char *s, size_t from, size_t to, uint32_t max, atoks *out)
 {
     size_t len = to - from;
     if (!len) return;
+    if (standard_simple(s, from, to, max, out)) return;
     char *brk = xmalloc(len + 1);
     u8_wordbreaks((const uint8_t *)s + from, len, brk);
     size_t a = 0;

@@ -458,6 +458,7 @@ struct index_writer {
     size_t n_dels, cap_dels;
     arena vals;            /* values handed to the store with STORE_KV_BORROW: live until freed */
     buf scratch;
+    struct fdict *fd;      /* the flushing batch's field names */
 };
 
 index_writer *index_writer_begin(store *st, store_txn *txn)
@@ -605,6 +606,8 @@ typedef struct term_work {
     size_t npos, cappos;
     buf val;
     buf blk;
+    wpost *np;              /* the new postings of the term being written */
+    size_t capnp;
 } term_work;
 
 static void tw_push(term_work *tw, uint64_t docnum, uint32_t freq, const uint32_t *pos)
@@ -692,7 +695,11 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
     while (first_new < n && refs[first_new].docnum <= last) first_new++; /* never: docnums only grow */
     size_t nn = 0;
     /* new postings into tw->posts (after any decoded tail, see below) */
-    wpost *np = xmalloc((n ? n : 1) * sizeof *np);
+    if (tw->capnp < n) {
+        tw->capnp = n > 2 * tw->capnp ? n : 2 * tw->capnp;
+        tw->np = xrealloc(tw->np, tw->capnp * sizeof *tw->np);
+    }
+    wpost *np = tw->np;
     for (size_t i = first_new; i < n; i++) {
         const doc_term *t = refs[i].t;
         if (nn && refs[i].docnum <= np[nn - 1].docnum) continue;
@@ -708,7 +715,6 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
     buf_append(&tw->val, tmp, ix_varint_put(tmp, df));
     buf_append(&tw->val, tmp, ix_varint_put(tmp, ttf));
     if (!nn) {
-        free(np);
         return 0;
     }
     if (tn + nn < POSTINGS_BLOCK_MAX) {
@@ -723,16 +729,13 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
         }
         q = records_encode(q, np, nn, flags, tn ? tlast : np[0].docnum, tn == 0);
         tw->val.len = (size_t)(q - (uint8_t *)tw->val.p);
-        free(np);
         return put(w, tb->terms, key, klen, tw->val.p, tw->val.len, err);
     }
     /* the tail fills up: decode it, seal full blocks into ix.post, keep the rest as the tail */
     if (tail_len && tail_decode(tw, tail, tail_len, &flags) < 0) {
-        free(np);
         return corrupt(err, "tail block");
     }
     for (size_t i = 0; i < nn; i++) tw_push(tw, np[i].docnum, np[i].freq, np[i].pos);
-    free(np);
     size_t start = 0;
     while (tw->n - start >= POSTINGS_BLOCK_MAX) {
         block_encode(&tw->blk, tw->posts + start, POSTINGS_BLOCK_MAX, flags);
@@ -746,6 +749,142 @@ static int write_term(index_writer *w, const index_tables *tb, const ref *refs, 
         buf_append(&tw->val, tw->blk.p, tw->blk.len);
     }
     return put(w, tb->terms, key, klen, tw->val.p, tw->val.len, err);
+}
+
+/* The batch's field names, interned (documents carry their own copies of each
+ * path), with their rank in byte order: grouping and ordering by field then
+ * compare integers, not strings. */
+typedef struct fdict {
+    const char **names;
+    uint64_t *hashes;
+    size_t n, cap;
+    uint32_t *slots;       /* open addressing, UINT32_MAX: empty */
+    size_t scap;
+    uint32_t *rank;        /* by id, after fdict_rank */
+    const char *last_ptr;  /* one-entry cache by pointer */
+    uint32_t last_id;
+    struct fd_pslot { const char *p; uint32_t id; } *pslots; /* pointer -> id cache */
+    size_t pn, pcap;
+} fdict;
+
+static size_t ptr_slot(const char *p, size_t cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+static void fdict_pgrow(fdict *d)
+{
+    size_t cap = d->pcap ? d->pcap * 2 : 256;
+    struct fd_pslot *ps = xcalloc(cap, sizeof *ps);
+    for (size_t i = 0; i < d->pcap; i++) {
+        if (!d->pslots[i].p) continue;
+        size_t sl = ptr_slot(d->pslots[i].p, cap);
+        while (ps[sl].p) sl = (sl + 1) & (cap - 1);
+        ps[sl] = d->pslots[i];
+    }
+    free(d->pslots);
+    d->pslots = ps;
+    d->pcap = cap;
+}
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h ^ (h >> 31);
+}
+
+static void fdict_grow(fdict *d)
+{
+    size_t scap = d->scap ? d->scap * 2 : 64;
+    uint32_t *slots = xmalloc(scap * sizeof *slots);
+    memset(slots, 0xff, scap * sizeof *slots);
+    for (size_t i = 0; i < d->n; i++) {
+        size_t sl = (size_t)d->hashes[i] & (scap - 1);
+        while (slots[sl] != UINT32_MAX) sl = (sl + 1) & (scap - 1);
+        slots[sl] = (uint32_t)i;
+    }
+    free(d->slots);
+    d->slots = slots;
+    d->scap = scap;
+}
+
+static uint32_t fdict_id_str(fdict *d, const char *f);
+
+static uint32_t fdict_id(fdict *d, const char *f)
+{
+    if (f == d->last_ptr) return d->last_id;
+    if ((d->pn + 1) * 2 > d->pcap) fdict_pgrow(d);
+    size_t sl = ptr_slot(f, d->pcap);
+    while (d->pslots[sl].p && d->pslots[sl].p != f) sl = (sl + 1) & (d->pcap - 1);
+    uint32_t id;
+    if (d->pslots[sl].p) {
+        id = d->pslots[sl].id;
+    } else {
+        id = fdict_id_str(d, f);
+        d->pslots[sl] = (struct fd_pslot){ f, id };
+        d->pn++;
+    }
+    d->last_ptr = f;
+    d->last_id = id;
+    return id;
+}
+
+static uint32_t fdict_id_str(fdict *d, const char *f)
+{
+    if ((d->n + 1) * 2 > d->scap) fdict_grow(d);
+    uint64_t h = str_hash(f);
+    size_t sl = (size_t)h & (d->scap - 1);
+    uint32_t id;
+    for (;;) {
+        id = d->slots[sl];
+        if (id == UINT32_MAX) {
+            if (d->n == d->cap) {
+                d->cap = d->cap ? d->cap * 2 : 32;
+                d->names = xrealloc(d->names, d->cap * sizeof *d->names);
+                d->hashes = xrealloc(d->hashes, d->cap * sizeof *d->hashes);
+            }
+            id = (uint32_t)d->n++;
+            d->names[id] = f;
+            d->hashes[id] = h;
+            d->slots[sl] = id;
+            break;
+        }
+        if (d->hashes[id] == h && !strcmp(d->names[id], f)) break;
+        sl = (sl + 1) & (d->scap - 1);
+    }
+    return id;
+}
+
+static __thread const char *const *fdict_sort_names; /* qsort context (per thread) */
+static int cmp_name_idx(const void *x, const void *y)
+{
+    return strcmp(fdict_sort_names[*(const uint32_t *)x], fdict_sort_names[*(const uint32_t *)y]);
+}
+
+/* Ranks the names in byte order (call after every id was assigned). */
+static void fdict_rank(fdict *d)
+{
+    uint32_t *order = xmalloc((d->n ? d->n : 1) * sizeof *order);
+    for (size_t i = 0; i < d->n; i++) order[i] = (uint32_t)i;
+    fdict_sort_names = d->names;
+    qsort(order, d->n, sizeof *order, cmp_name_idx);
+    free(d->rank);
+    d->rank = xmalloc((d->n ? d->n : 1) * sizeof *d->rank);
+    for (size_t i = 0; i < d->n; i++) d->rank[order[i]] = (uint32_t)i;
+    free(order);
+}
+
+static uint32_t fdict_rank_of(fdict *d, const char *f) { return d->rank[fdict_id(d, f)]; }
+
+static void fdict_free(fdict *d)
+{
+    free(d->names);
+    free(d->hashes);
+    free(d->slots);
+    free(d->rank);
+    free(d->pslots);
 }
 
 /* A distinct (field, term) of the batch. */
@@ -774,7 +913,6 @@ static int cmp_group_idx(const void *x, const void *y)
     return (a->t->tlen > b->t->tlen) - (a->t->tlen < b->t->tlen);
 }
 
-static int cmp_str_ptr(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
 
 /*
  * Groups the batch's postings by (field, term) with a hash table (documents
@@ -787,40 +925,15 @@ static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
     for (size_t i = 0; i < w->n; i++) total += w->docs[i].d->n_terms;
     if (!total) return 0;
 
-    /* fields: intern by name, rank in byte order */
-    const char **fnames = NULL;
-    size_t nf = 0, capf = 0;
+    /* fields: interned, ranked in byte order (by index_writer_flush) */
+    fdict *fd = w->fd;
     uint32_t *tf = xmalloc(total * sizeof *tf); /* field id of each posting */
     size_t k = 0;
     for (size_t i = 0; i < w->n; i++) {
         const index_doc *d = w->docs[i].d;
-        const char *last_ptr = NULL;
-        uint32_t last_id = 0;
-        for (size_t j = 0; j < d->n_terms; j++, k++) {
-            const char *f = d->terms[j].field;
-            if (f != last_ptr) {
-                size_t x = 0;
-                while (x < nf && strcmp(fnames[x], f)) x++;
-                if (x == nf) {
-                    if (nf == capf) {
-                        capf = capf ? capf * 2 : 16;
-                        fnames = xrealloc(fnames, capf * sizeof *fnames);
-                    }
-                    fnames[nf++] = f;
-                }
-                last_ptr = f;
-                last_id = (uint32_t)x;
-            }
-            tf[k] = last_id;
-        }
+        for (size_t j = 0; j < d->n_terms; j++, k++) tf[k] = fdict_id(fd, d->terms[j].field);
     }
-    const char **sorted_f = xmalloc((nf ? nf : 1) * sizeof *sorted_f);
-    memcpy(sorted_f, fnames, nf * sizeof *sorted_f);
-    qsort(sorted_f, nf, sizeof *sorted_f, cmp_str_ptr);
-    uint32_t *rank = xmalloc((nf ? nf : 1) * sizeof *rank);
-    for (size_t x = 0; x < nf; x++)
-        for (size_t y = 0; y < nf; y++)
-            if (sorted_f[y] == fnames[x]) rank[x] = (uint32_t)y;
+    const uint32_t *rank = fd->rank;
 
     /* hash (field, term) -> group */
     size_t cap = 64;
@@ -890,6 +1003,7 @@ static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
     }
     free(tw.posts);
     free(tw.pos);
+    free(tw.np);
     buf_free(&tw.val);
     buf_free(&tw.blk);
     free(order);
@@ -897,46 +1011,46 @@ static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
     free(groups);
     free(gid);
     free(tf);
-    free(rank);
-    free(sorted_f);
-    free(fnames);
     return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Field statistics                                                         */
 
-typedef struct fref {
-    const doc_field *f;
-} fref;
-
-static int cmp_fref(const void *x, const void *y)
-{
-    const fref *a = x, *b = y;
-    return strcmp(a->f->field, b->f->field);
-}
-
 static int flush_fields(index_writer *w, const index_tables *tb, es_err *err)
 {
     size_t total = 0;
     for (size_t i = 0; i < w->n; i++) total += w->docs[i].d->n_fields;
     if (!total) return 0;
-    fref *fr = xmalloc(total * sizeof *fr);
+    /* group by field (counting sort on the field's rank), fields in byte order */
+    fdict *fd = w->fd;
+    size_t nf = fd->n;
+    size_t *start = xcalloc(nf + 1, sizeof *start);
+    uint32_t *fr = xmalloc(total * sizeof *fr); /* rank of each entry */
     size_t k = 0;
     for (size_t i = 0; i < w->n; i++)
-        for (size_t j = 0; j < w->docs[i].d->n_fields; j++) fr[k++] = (fref){ &w->docs[i].d->fields[j] };
-    qsort(fr, total, sizeof *fr, cmp_fref);
-    int rc = 0;
-    for (size_t i = 0; i < total && rc == 0;) {
-        size_t j = i;
-        index_field_stats add = { 0 };
-        while (j < total && !strcmp(fr[j].f->field, fr[i].f->field)) {
-            add.doc_count++;
-            add.sum_ttf += fr[j].f->ttf;
-            add.sum_df += fr[j].f->distinct;
-            j++;
+        for (size_t j = 0; j < w->docs[i].d->n_fields; j++) {
+            fr[k] = fdict_rank_of(fd, w->docs[i].d->fields[j].field);
+            start[fr[k] + 1]++;
+            k++;
         }
-        const char *field = fr[i].f->field;
+    for (size_t r = 0; r < nf; r++) start[r + 1] += start[r];
+    const doc_field **sorted = xmalloc(total * sizeof *sorted);
+    size_t *fill = xmalloc((nf ? nf : 1) * sizeof *fill);
+    memcpy(fill, start, (nf ? nf : 1) * sizeof *fill);
+    k = 0;
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->docs[i].d->n_fields; j++) sorted[fill[fr[k++]]++] = &w->docs[i].d->fields[j];
+    int rc = 0;
+    for (size_t r = 0; r < nf && rc == 0; r++) {
+        if (start[r] == start[r + 1]) continue;
+        index_field_stats add = { 0 };
+        for (size_t j = start[r]; j < start[r + 1]; j++) {
+            add.doc_count++;
+            add.sum_ttf += sorted[j]->ttf;
+            add.sum_df += sorted[j]->distinct;
+        }
+        const char *field = sorted[start[r]]->field;
         size_t klen = strlen(field);
         store_blob cur;
         int g = store_kv_get(w->txn, tb->fields, field, klen, &cur, err);
@@ -953,9 +1067,11 @@ static int flush_fields(index_writer *w, const index_tables *tb, es_err *err)
         vl += ix_varint_put(v + vl, add.sum_ttf);
         vl += ix_varint_put(v + vl, add.sum_df);
         rc = put(w, tb->fields, (const uint8_t *)field, klen, v, vl, err);
-        i = j;
     }
+    free(fill);
+    free(sorted);
     free(fr);
+    free(start);
     return rc;
 }
 
@@ -964,6 +1080,7 @@ static int flush_fields(index_writer *w, const index_tables *tb, es_err *err)
 
 typedef struct bref {
     const char *field;
+    uint32_t rank;         /* the field's rank in byte order (fdict) */
     uint64_t docnum;
     const void *item;      /* doc_field (norms) or doc_dv */
 } bref;
@@ -971,8 +1088,7 @@ typedef struct bref {
 static int cmp_bref(const void *x, const void *y)
 {
     const bref *a = x, *b = y;
-    int c = a->field == b->field ? 0 : strcmp(a->field, b->field);
-    if (c) return c;
+    if (a->rank != b->rank) return a->rank < b->rank ? -1 : 1;
     return (a->docnum > b->docnum) - (a->docnum < b->docnum);
 }
 
@@ -987,14 +1103,15 @@ static int flush_norms(index_writer *w, const index_tables *tb, es_err *err)
     for (size_t i = 0; i < w->n; i++)
         for (size_t j = 0; j < w->docs[i].d->n_fields; j++)
             if (w->docs[i].d->fields[j].norm)
-                br[k++] = (bref){ w->docs[i].d->fields[j].field, w->docs[i].docnum, &w->docs[i].d->fields[j] };
+                br[k++] = (bref){ w->docs[i].d->fields[j].field, fdict_rank_of(w->fd, w->docs[i].d->fields[j].field),
+                                  w->docs[i].docnum, &w->docs[i].d->fields[j] };
     qsort(br, total, sizeof *br, cmp_bref);
     int rc = 0;
     const uint64_t bsize = 1u << INDEX_NORMS_BLOCK_SHIFT;
     for (size_t i = 0; i < total && rc == 0;) {
         uint64_t block = br[i].docnum >> INDEX_NORMS_BLOCK_SHIFT;
         size_t j = i;
-        while (j < total && !strcmp(br[j].field, br[i].field) && (br[j].docnum >> INDEX_NORMS_BLOCK_SHIFT) == block) j++;
+        while (j < total && br[j].rank == br[i].rank && (br[j].docnum >> INDEX_NORMS_BLOCK_SHIFT) == block) j++;
         uint8_t key[INDEX_KEY_MAX];
         size_t klen = index_key_block(key, br[i].field, block);
         store_blob cur;
@@ -1023,14 +1140,15 @@ static int flush_dv(index_writer *w, const index_tables *tb, es_err *err)
     size_t k = 0;
     for (size_t i = 0; i < w->n; i++)
         for (size_t j = 0; j < w->docs[i].d->n_dvs; j++)
-            br[k++] = (bref){ w->docs[i].d->dvs[j].field, w->docs[i].docnum, &w->docs[i].d->dvs[j] };
+            br[k++] = (bref){ w->docs[i].d->dvs[j].field, fdict_rank_of(w->fd, w->docs[i].d->dvs[j].field),
+                              w->docs[i].docnum, &w->docs[i].d->dvs[j] };
     qsort(br, total, sizeof *br, cmp_bref);
     int rc = 0;
     for (size_t i = 0; i < total && rc == 0;) {
         uint64_t block = br[i].docnum >> INDEX_DV_BLOCK_SHIFT;
         size_t j = i;
         size_t add = 0;
-        while (j < total && !strcmp(br[j].field, br[i].field) && (br[j].docnum >> INDEX_DV_BLOCK_SHIFT) == block) {
+        while (j < total && br[j].rank == br[i].rank && (br[j].docnum >> INDEX_DV_BLOCK_SHIFT) == block) {
             add += ((const doc_dv *)br[j].item)->len + 12;
             j++;
         }
@@ -1115,10 +1233,23 @@ int index_writer_flush(index_writer *w, es_err *err)
     index_tables tb;
     if (index_tables_get(w->st, &tb, err) < 0) return -1;
     if (flush_dels(w, &tb, err) < 0) return -1;
-    if (flush_postings(w, &tb, err) < 0) return -1;
-    if (flush_fields(w, &tb, err) < 0) return -1;
-    if (flush_norms(w, &tb, err) < 0) return -1;
-    if (flush_dv(w, &tb, err) < 0) return -1;
+    /* intern the batch's field names, then rank them */
+    fdict fd = { 0 };
+    for (size_t i = 0; i < w->n; i++) {
+        const index_doc *d = w->docs[i].d;
+        for (size_t j = 0; j < d->n_terms; j++) fdict_id(&fd, d->terms[j].field);
+        for (size_t j = 0; j < d->n_fields; j++) fdict_id(&fd, d->fields[j].field);
+        for (size_t j = 0; j < d->n_dvs; j++) fdict_id(&fd, d->dvs[j].field);
+    }
+    fdict_rank(&fd);
+    w->fd = &fd;
+    int rc = 0;
+    if (flush_postings(w, &tb, err) < 0 || flush_fields(w, &tb, err) < 0 || flush_norms(w, &tb, err) < 0 ||
+        flush_dv(w, &tb, err) < 0)
+        rc = -1;
+    w->fd = NULL;
+    fdict_free(&fd);
+    if (rc < 0) return -1;
     w->n = 0;
     return 0;
 }
