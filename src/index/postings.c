@@ -41,7 +41,33 @@ typedef struct doc_term {
     uint32_t freq;
     uint8_t flags;          /* PB_FREQS | PB_POSITIONS */
     const uint32_t *pos;    /* freq positions, ascending (PB_POSITIONS) */
+    uint64_t thash;         /* bytes_hash of the term (in-memory grouping only) */
 } doc_term;
+
+/* A hash of n bytes, 8 at a time (in-memory tables only, never stored). */
+static uint64_t bytes_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+    while (n >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        h = (h ^ x) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) x |= (uint64_t)p[i] << (8 * i);
+    h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t mix_id(uint64_t h, uint32_t id)
+{
+    h ^= (uint64_t)(id + 1) * 0x9E3779B97F4A7C15ull;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 31);
+}
 
 typedef struct doc_field {
     const char *field;
@@ -319,18 +345,20 @@ index_doc *index_doc_build(const struct analysis *an, const parsed_doc *pd, es_e
         uint32_t *gid = xmalloc((b.n_toks ? b.n_toks : 1) * sizeof *gid);
         uint32_t *first = xmalloc((b.n_toks ? b.n_toks : 1) * sizeof *first); /* a token of each group */
         uint32_t *cnt = xcalloc(b.n_toks ? b.n_toks : 1, sizeof *cnt);
+        uint64_t *ghash = xmalloc((b.n_toks ? b.n_toks : 1) * sizeof *ghash); /* term hash of each group */
         size_t nterms = 0;
         for (size_t i = 0; i < b.n_toks; i++) {
             const raw_tok *t = &b.toks[i];
-            uint64_t h = 0xcbf29ce484222325ull ^ t->path;
-            for (uint32_t k = 0; k < t->len; k++) h = (h ^ t->term[k]) * 0x100000001b3ull;
-            size_t sl = (size_t)(h ^ (h >> 31)) & (cap - 1);
+            uint64_t th = bytes_hash(t->term, t->len);
+            uint64_t h = mix_id(th, t->path);
+            size_t sl = (size_t)h & (cap - 1);
             for (;;) {
                 uint32_t g = slots[sl];
                 if (g == UINT32_MAX) {
                     g = (uint32_t)nterms++;
                     slots[sl] = g;
                     first[g] = (uint32_t)i;
+                    ghash[g] = th;
                     break;
                 }
                 const raw_tok *o = &b.toks[first[g]];
@@ -354,6 +382,7 @@ index_doc *index_doc_build(const struct analysis *an, const parsed_doc *pd, es_e
             t->tlen = t0->len;
             t->flags = p->flags;
             t->freq = (p->flags & PB_FREQS) ? cnt[g] : 1;
+            t->thash = ghash[g];
             t->pos = NULL;
             if (p->flags & PB_POSITIONS) {
                 t->pos = posbuf + np;
@@ -380,6 +409,7 @@ index_doc *index_doc_build(const struct analysis *an, const parsed_doc *pd, es_e
         free(gid);
         free(first);
         free(cnt);
+        free(ghash);
         /* _field_names: one term per path with a value (exists queries). */
         for (size_t i = 0; i < b.n_paths; i++) {
             path_state *p = &b.paths[i];
@@ -391,6 +421,7 @@ index_doc *index_doc_build(const struct analysis *an, const parsed_doc *pd, es_e
             t->tlen = (uint32_t)strlen(p->path);
             t->flags = 0;
             t->freq = 1;
+            t->thash = bytes_hash(t->term, t->tlen);
             t->pos = NULL;
         }
         /* Per-field summaries and doc values. */
@@ -763,30 +794,8 @@ typedef struct fdict {
     uint32_t *rank;        /* by id, after fdict_rank */
     const char *last_ptr;  /* one-entry cache by pointer */
     uint32_t last_id;
-    struct fd_pslot { const char *p; uint32_t id; } *pslots; /* pointer -> id cache */
-    size_t pn, pcap;
+    uint32_t *tid, *fid, *vid; /* field ids of the batch's terms, fields and doc values, in batch order */
 } fdict;
-
-static size_t ptr_slot(const char *p, size_t cap)
-{
-    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 32) & (cap - 1);
-}
-
-static void fdict_pgrow(fdict *d)
-{
-    size_t cap = d->pcap ? d->pcap * 2 : 256;
-    struct fd_pslot *ps = xcalloc(cap, sizeof *ps);
-    for (size_t i = 0; i < d->pcap; i++) {
-        if (!d->pslots[i].p) continue;
-        size_t sl = ptr_slot(d->pslots[i].p, cap);
-        while (ps[sl].p) sl = (sl + 1) & (cap - 1);
-        ps[sl] = d->pslots[i];
-    }
-    free(d->pslots);
-    d->pslots = ps;
-    d->pcap = cap;
-}
 
 static uint64_t str_hash(const char *s)
 {
@@ -810,29 +819,9 @@ static void fdict_grow(fdict *d)
     d->scap = scap;
 }
 
-static uint32_t fdict_id_str(fdict *d, const char *f);
-
 static uint32_t fdict_id(fdict *d, const char *f)
 {
     if (f == d->last_ptr) return d->last_id;
-    if ((d->pn + 1) * 2 > d->pcap) fdict_pgrow(d);
-    size_t sl = ptr_slot(f, d->pcap);
-    while (d->pslots[sl].p && d->pslots[sl].p != f) sl = (sl + 1) & (d->pcap - 1);
-    uint32_t id;
-    if (d->pslots[sl].p) {
-        id = d->pslots[sl].id;
-    } else {
-        id = fdict_id_str(d, f);
-        d->pslots[sl] = (struct fd_pslot){ f, id };
-        d->pn++;
-    }
-    d->last_ptr = f;
-    d->last_id = id;
-    return id;
-}
-
-static uint32_t fdict_id_str(fdict *d, const char *f)
-{
     if ((d->n + 1) * 2 > d->scap) fdict_grow(d);
     uint64_t h = str_hash(f);
     size_t sl = (size_t)h & (d->scap - 1);
@@ -854,6 +843,8 @@ static uint32_t fdict_id_str(fdict *d, const char *f)
         if (d->hashes[id] == h && !strcmp(d->names[id], f)) break;
         sl = (sl + 1) & (d->scap - 1);
     }
+    d->last_ptr = f;
+    d->last_id = id;
     return id;
 }
 
@@ -876,7 +867,6 @@ static void fdict_rank(fdict *d)
     free(order);
 }
 
-static uint32_t fdict_rank_of(fdict *d, const char *f) { return d->rank[fdict_id(d, f)]; }
 
 static void fdict_free(fdict *d)
 {
@@ -884,7 +874,9 @@ static void fdict_free(fdict *d)
     free(d->hashes);
     free(d->slots);
     free(d->rank);
-    free(d->pslots);
+    free(d->tid);
+    free(d->fid);
+    free(d->vid);
 }
 
 /* A distinct (field, term) of the batch. */
@@ -895,12 +887,6 @@ typedef struct tgroup {
     size_t count, start;   /* its refs: sorted[start .. start + count) */
 } tgroup;
 
-static uint64_t term_hash(uint32_t fid, const uint8_t *t, size_t n)
-{
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ fid;
-    for (size_t i = 0; i < n; i++) h = (h ^ t[i]) * 0x100000001B3ull;
-    return h ^ (h >> 29);
-}
 
 static __thread const tgroup *sort_groups_base; /* qsort context (per thread) */
 static int cmp_group_idx(const void *x, const void *y)
@@ -929,10 +915,7 @@ static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
     fdict *fd = w->fd;
     uint32_t *tf = xmalloc(total * sizeof *tf); /* field id of each posting */
     size_t k = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        const index_doc *d = w->docs[i].d;
-        for (size_t j = 0; j < d->n_terms; j++, k++) tf[k] = fdict_id(fd, d->terms[j].field);
-    }
+    for (; k < total; k++) tf[k] = fd->tid[k];
     const uint32_t *rank = fd->rank;
 
     /* hash (field, term) -> group */
@@ -948,7 +931,7 @@ static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
         const index_doc *d = w->docs[i].d;
         for (size_t j = 0; j < d->n_terms; j++, k++) {
             const doc_term *t = &d->terms[j];
-            uint64_t h = term_hash(tf[k], t->term, t->tlen);
+            uint64_t h = mix_id(t->thash, tf[k]);
             size_t sl = (size_t)h & (cap - 1);
             for (;;) {
                 uint32_t g = slots[sl];
@@ -1030,7 +1013,7 @@ static int flush_fields(index_writer *w, const index_tables *tb, es_err *err)
     size_t k = 0;
     for (size_t i = 0; i < w->n; i++)
         for (size_t j = 0; j < w->docs[i].d->n_fields; j++) {
-            fr[k] = fdict_rank_of(fd, w->docs[i].d->fields[j].field);
+            fr[k] = fd->rank[fd->fid[k]];
             start[fr[k] + 1]++;
             k++;
         }
@@ -1099,12 +1082,12 @@ static int flush_norms(index_writer *w, const index_tables *tb, es_err *err)
         for (size_t j = 0; j < w->docs[i].d->n_fields; j++) total += w->docs[i].d->fields[j].norm != 0;
     if (!total) return 0;
     bref *br = xmalloc(total * sizeof *br);
-    size_t k = 0;
+    size_t k = 0, x = 0;
     for (size_t i = 0; i < w->n; i++)
-        for (size_t j = 0; j < w->docs[i].d->n_fields; j++)
+        for (size_t j = 0; j < w->docs[i].d->n_fields; j++, x++)
             if (w->docs[i].d->fields[j].norm)
-                br[k++] = (bref){ w->docs[i].d->fields[j].field, fdict_rank_of(w->fd, w->docs[i].d->fields[j].field),
-                                  w->docs[i].docnum, &w->docs[i].d->fields[j] };
+                br[k++] = (bref){ w->docs[i].d->fields[j].field, w->fd->rank[w->fd->fid[x]], w->docs[i].docnum,
+                                  &w->docs[i].d->fields[j] };
     qsort(br, total, sizeof *br, cmp_bref);
     int rc = 0;
     const uint64_t bsize = 1u << INDEX_NORMS_BLOCK_SHIFT;
@@ -1140,8 +1123,8 @@ static int flush_dv(index_writer *w, const index_tables *tb, es_err *err)
     size_t k = 0;
     for (size_t i = 0; i < w->n; i++)
         for (size_t j = 0; j < w->docs[i].d->n_dvs; j++)
-            br[k++] = (bref){ w->docs[i].d->dvs[j].field, fdict_rank_of(w->fd, w->docs[i].d->dvs[j].field),
-                              w->docs[i].docnum, &w->docs[i].d->dvs[j] };
+            br[k] = (bref){ w->docs[i].d->dvs[j].field, w->fd->rank[w->fd->vid[k]], w->docs[i].docnum,
+                            &w->docs[i].d->dvs[j] }, k++;
     qsort(br, total, sizeof *br, cmp_bref);
     int rc = 0;
     for (size_t i = 0; i < total && rc == 0;) {
@@ -1235,11 +1218,53 @@ int index_writer_flush(index_writer *w, es_err *err)
     if (flush_dels(w, &tb, err) < 0) return -1;
     /* intern the batch's field names, then rank them */
     fdict fd = { 0 };
+    size_t nt = 0, nf = 0, nv = 0;
     for (size_t i = 0; i < w->n; i++) {
+        nt += w->docs[i].d->n_terms;
+        nf += w->docs[i].d->n_fields;
+        nv += w->docs[i].d->n_dvs;
+    }
+    fd.tid = xmalloc((nt ? nt : 1) * sizeof *fd.tid);
+    fd.fid = xmalloc((nf ? nf : 1) * sizeof *fd.fid);
+    fd.vid = xmalloc((nv ? nv : 1) * sizeof *fd.vid);
+    nt = nf = nv = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        /* a document's entries share its few path pointers: a small cache by pointer first */
         const index_doc *d = w->docs[i].d;
-        for (size_t j = 0; j < d->n_terms; j++) fdict_id(&fd, d->terms[j].field);
-        for (size_t j = 0; j < d->n_fields; j++) fdict_id(&fd, d->fields[j].field);
-        for (size_t j = 0; j < d->n_dvs; j++) fdict_id(&fd, d->dvs[j].field);
+        struct { const char *p; uint32_t id; } lc[64];
+        size_t nlc = 0;
+#define DOC_FIELD_ID(dst, f)                                                   \
+        do {                                                                   \
+            const char *f_ = (f);                                              \
+            size_t c_ = nlc;                                                   \
+            while (c_ > 0 && lc[c_ - 1].p != f_) c_--;                         \
+            if (c_) {                                                          \
+                (dst) = lc[c_ - 1].id;                                         \
+            } else {                                                           \
+                (dst) = fdict_id(&fd, f_);                                     \
+                if (nlc < ARRAY_LEN(lc)) lc[nlc].p = f_, lc[nlc++].id = (dst); \
+            }                                                                  \
+        } while (0)
+        for (size_t j = 0; j < d->n_fields; j++) {
+            uint32_t id;
+            DOC_FIELD_ID(id, d->fields[j].field);
+            fd.fid[nf++] = id;
+        }
+        for (size_t j = 0; j < d->n_dvs; j++) {
+            uint32_t id;
+            DOC_FIELD_ID(id, d->dvs[j].field);
+            fd.vid[nv++] = id;
+        }
+        const char *last = NULL;
+        uint32_t last_id = 0;
+        for (size_t j = 0; j < d->n_terms; j++) {
+            if (d->terms[j].field != last) {
+                last = d->terms[j].field;
+                DOC_FIELD_ID(last_id, last);
+            }
+            fd.tid[nt++] = last_id;
+        }
+#undef DOC_FIELD_ID
     }
     fdict_rank(&fd);
     w->fd = &fd;

@@ -318,15 +318,21 @@ static bool field_is_keyword_like(const mfield *f)
 static int run_module(const analyzer *a, const char *text, size_t len, uint32_t pos_base, tok_out *o,
                       uint32_t *end_pos, es_err *err)
 {
+    /* the analyzer allocates its terms in the caller's arena (lent to the list and
+     * taken back), so they need no copy */
     token_list tl;
     memset(&tl, 0, sizeof tl);
-    if (analyzer_run(a, text, len, pos_base, &tl, err) < 0) {
+    tl.mem = *o->mem;
+    int rc = analyzer_run(a, text, len, pos_base, &tl, err);
+    *o->mem = tl.mem;
+    memset(&tl.mem, 0, sizeof tl.mem);
+    if (rc < 0) {
         token_list_free(&tl);
         return -1;
     }
     for (size_t i = 0; i < tl.n; i++) {
         o->pos = tl.t[i].position;
-        tok_push(o, arena_strndup(o->mem, tl.t[i].term, tl.t[i].len), tl.t[i].len);
+        tok_push(o, tl.t[i].term, tl.t[i].len);
     }
     if (end_pos) *end_pos = tl.n || tl.end_position > pos_base ? tl.end_position : pos_base;
     token_list_free(&tl);
