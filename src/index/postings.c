@@ -888,10 +888,27 @@ typedef struct tgroup {
 } tgroup;
 
 
-static __thread const tgroup *sort_groups_base; /* qsort context (per thread) */
-static int cmp_group_idx(const void *x, const void *y)
+/* A group to order: the field's rank and the term's first 4 bytes (zero-padded,
+ * big-endian) as one integer, which orders like (rank, memcmp, length) whenever
+ * it differs; equal keys compare the terms. */
+typedef struct gkey {
+    uint64_t key;
+    uint32_t g;
+} gkey;
+
+static uint64_t group_key(uint32_t rank, const uint8_t *t, size_t n)
 {
-    const tgroup *a = &sort_groups_base[*(const uint32_t *)x], *b = &sort_groups_base[*(const uint32_t *)y];
+    uint64_t k = (uint64_t)rank << 32;
+    for (size_t i = 0; i < 4 && i < n; i++) k |= (uint64_t)t[i] << (24 - 8 * i);
+    return k;
+}
+
+static __thread const tgroup *sort_groups_base; /* qsort context (per thread) */
+static int cmp_gkey(const void *x, const void *y)
+{
+    const gkey *p = x, *q = y;
+    if (p->key != q->key) return p->key < q->key ? -1 : 1;
+    const tgroup *a = &sort_groups_base[p->g], *b = &sort_groups_base[q->g];
     if (a->field_rank != b->field_rank) return a->field_rank < b->field_rank ? -1 : 1;
     size_t n = a->t->tlen < b->t->tlen ? a->t->tlen : b->t->tlen;
     int c = n ? memcmp(a->t->term, b->t->term, n) : 0;
@@ -972,15 +989,16 @@ static int flush_postings(index_writer *w, const index_tables *tb, es_err *err)
             sorted[G->start + G->count++] = (ref){ &d->terms[j], w->docs[i].docnum };
         }
     }
-    uint32_t *order = xmalloc((ng ? ng : 1) * sizeof *order);
-    for (size_t g = 0; g < ng; g++) order[g] = (uint32_t)g;
+    gkey *order = xmalloc((ng ? ng : 1) * sizeof *order);
+    for (size_t g = 0; g < ng; g++)
+        order[g] = (gkey){ group_key(groups[g].field_rank, groups[g].t->term, groups[g].t->tlen), (uint32_t)g };
     sort_groups_base = groups;
-    qsort(order, ng, sizeof *order, cmp_group_idx);
+    qsort(order, ng, sizeof *order, cmp_gkey);
 
     term_work tw = { 0 };
     int rc = 0;
     for (size_t x = 0; x < ng && rc == 0; x++) {
-        tgroup *G = &groups[order[x]];
+        tgroup *G = &groups[order[x].g];
         if (!ordered) qsort(sorted + G->start, G->count, sizeof *sorted, cmp_ref);
         rc = write_term(w, tb, sorted + G->start, G->count, &tw, err);
     }
