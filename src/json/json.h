@@ -106,6 +106,11 @@ const json_val *json_path(const json_val *root, const char *dotted);
  * through untouched). Points into a copy kept by the document. */
 const char *json_raw(const json_doc *doc, const json_val *v, size_t *len);
 
+/* Where a value (or, with key, the member name before it) starts in the document's text:
+ * 1-based line and column in characters, as Elasticsearch's [line:col] locations. 1:1 when
+ * doc or v is NULL. */
+void json_location(const json_doc *doc, const json_val *v, bool key, uint32_t *line, uint32_t *col);
+
 /* ------------------------------------------------------------------------ */
 /* Writer */
 

@@ -1131,3 +1131,42 @@ const char *json_token_name(const json_val *v)
     }
     return "VALUE_NULL";
 }
+
+static bool json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+void json_location(const json_doc *doc, const json_val *v, bool key, uint32_t *line, uint32_t *col)
+{
+    *line = 1;
+    *col = 1;
+    if (!doc || !v) return;
+    size_t n;
+    const char *base = json_raw(doc, json_doc_root(doc), &n);
+    const char *p = json_raw(doc, v, &n);
+    if (!base || !p || p < base) return;
+    if (key) {
+        /* back over `"key" :` to the member name's opening quote */
+        const char *q = p - 1;
+        while (q > base && json_space(*q)) q--;
+        if (q > base && *q == ':') q--;
+        while (q > base && json_space(*q)) q--;
+        if (q > base && *q == '"') {
+            q--;
+            while (q > base && !(*q == '"' && q[-1] != '\\')) q--;
+            p = q;
+        }
+    }
+    uint32_t l = 1, c = 1;
+    for (const char *q = base; q < p; q++) {
+        if (*q == '\n') {
+            l++;
+            c = 1;
+        } else if (((unsigned char)*q & 0xC0) != 0x80) {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}

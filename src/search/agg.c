@@ -59,35 +59,7 @@ static bool es_knows(const char *name)
 
 static void pos_of(agg_pctx *c, const json_val *v, bool key, uint32_t *line, uint32_t *col)
 {
-    *line = 1;
-    *col = 1;
-    if (!c->doc || !v) return;
-    size_t n;
-    const char *base = json_raw(c->doc, json_doc_root(c->doc), &n);
-    const char *p = json_raw(c->doc, v, &n);
-    if (!base || !p || p < base) return;
-    if (key) {
-        const char *q = p - 1;
-        while (q > base && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q--;
-        if (q > base && *q == ':') q--;
-        while (q > base && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q--;
-        if (q > base && *q == '"') {
-            q--;
-            while (q > base && !(*q == '"' && q[-1] != '\\')) q--;
-            p = q;
-        }
-    }
-    uint32_t l = 1, col_ = 1;
-    for (const char *q = base; q < p; q++) {
-        if (*q == '\n') {
-            l++;
-            col_ = 1;
-        } else if (((unsigned char)*q & 0xC0) != 0x80) {
-            col_++;
-        }
-    }
-    *line = l;
-    *col = col_;
+    json_location(c->doc, v, key, line, col);
 }
 
 int agg_err_parsing(agg_pctx *c, es_err *err, const json_val *at, bool key, const char *fmt, ...)

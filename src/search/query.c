@@ -14,44 +14,9 @@
 /* ======================================================================== */
 /* Positions and errors                                                     */
 
-static const char *raw_of(const query_parse_ctx *ctx, const json_val *v)
-{
-    if (!ctx->doc || !v) return NULL;
-    size_t n;
-    return json_raw(ctx->doc, v, &n);
-}
-
 void qpos(const query_parse_ctx *ctx, const json_val *v, bool key, uint32_t *line, uint32_t *col)
 {
-    *line = 1;
-    *col = 1;
-    if (!ctx->doc) return;
-    const char *base = raw_of(ctx, json_doc_root(ctx->doc));
-    const char *p = raw_of(ctx, v);
-    if (!base || !p || p < base) return;
-    if (key) {
-        /* back over `"key" :` to the opening quote */
-        const char *q = p - 1;
-        while (q > base && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q--;
-        if (q > base && *q == ':') q--;
-        while (q > base && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) q--;
-        if (q > base && *q == '"') {
-            q--;
-            while (q > base && !(*q == '"' && q[-1] != '\\')) q--;
-            p = q;
-        }
-    }
-    uint32_t l = 1, c = 1;
-    for (const char *q = base; q < p; q++) {
-        if (*q == '\n') {
-            l++;
-            c = 1;
-        } else if (((unsigned char)*q & 0xC0) != 0x80) {
-            c++;
-        }
-    }
-    *line = l;
-    *col = c;
+    json_location(ctx->doc, v, key, line, col);
 }
 
 void query_ctx_pos(const query_parse_ctx *ctx, const json_val *v, uint32_t *line, uint32_t *col)
